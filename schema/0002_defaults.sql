@@ -1,0 +1,80 @@
+-- landdb schema, migration 0002: default settings and value lists (domain.md).
+-- Defaults are data: a bureau edits them; later upgrades never overwrite an edited value.
+
+INSERT INTO landdb.setting (key, value, description, description_en) VALUES
+ ('snap_tolerance_m',            '0.5',  '叠加分析捕捉容差（米）', 'snapping tolerance before every overlay (m)'),
+ ('sliver_width_m',              '1.0',  '碎片过滤：窄于此宽度（米）的碎片视为误差', 'sliver filter: pieces narrower than this are noise (m)'),
+ ('sliver_area_m2',              '1.0',  '碎片过滤：小于此面积（平方米）的碎片视为误差', 'sliver filter: pieces smaller than this are noise (m²)'),
+ ('overlap_tolerance_m2',        '1.0',  '重叠判定容差（平方米）', 'overlap beyond tolerance (m²) for supply_overlap, batch_overlap, supply_outside_approval'),
+ ('unsupplied_years',            '3',    '三年以上批而未供（年）', 'unsupplied_over_3y: full years since approval'),
+ ('unacquired_years',            '2',    '批而未征：批准后满几年未征收视为批文失效（国发〔2004〕28号）', 'unacquired: full years after approval'),
+ ('acquired_unsupplied_years',   '2',    '征而未供：征收后满几年未供应扣减指标', 'acquired_unsupplied_over_2y: full years after expropriation'),
+ ('withdrawal_years',            '2',    '撤回（调整）批文候选：批准满几年', 'withdrawal_candidate: full years since approval'),
+ ('withdrawal_no_supply_years',  '2',    '撤回（调整）批文候选：最近几年无供地', 'withdrawal_candidate: years with no supply from the batch'),
+ ('used_before_supply_min_m2',   '100',  '未供即用：与未供土地重叠至少（平方米）', 'used_before_supply: minimum overlap (m²)'),
+ ('construction_change_types',   '["新增建设"]', '未供即用：视为建设的卫片变化类型', 'used_before_supply: change types that mean construction'),
+ ('construction_dlbm_prefixes',  '["05","06","07","08","09","1001","1002","1003","1004","1005","1007","1008","1009","1109","1201","201","202","203","204","205"]',
+                                 '未供即用：视为建设用地的地类编码前缀（变更调查）', 'used_before_supply: land-class code prefixes that mean construction'),
+ ('remnant_max_mu',              '3',    '边角地：面积小于（亩）', 'remnant_parcel: smaller than (mu)'),
+ ('remnant_min_width_m',         '10',   '边角地：宽度小于（米）', 'remnant_parcel: narrower than (m)'),
+ ('remnant_touch_m',             '0.5',  '边角地：与已供土地相邻距离（米）', 'remnant_parcel: touching supplied land within (m)'),
+ ('due_days',                    '30',   '开竣工提醒：提前天数', 'start_due / completion_due: days ahead'),
+ ('idle_supply_methods',         '["出让","租赁","作价出资","划拨"]', '闲置土地认定适用的供地方式', 'supply methods in scope of the idle-land rules'),
+ ('idle_fee_share',              '0.2',  '土地闲置费占出让或划拨价款比例（第十四条）', 'idle fee as a share of the price (Art. 14)'),
+ ('idle_developed_share',        '0.3333333333', '已开发面积不足此比例视为闲置（第二条）', 'developed share below which stalled land is idle (Art. 2)'),
+ ('idle_invested_share',         '0.25', '已投资额不足此比例视为闲置（第二条）', 'invested share below which stalled land is idle (Art. 2)'),
+ ('government_causes',           '["政府原因","不可抗力"]', '按第八条、第十二条处置的闲置原因（不征闲置费、不无偿收回）', 'causes handled under Art. 8/12 (no fee, no reclaim)'),
+ ('supply_rate_mismatch_share',  '0.01', '空间与登记供地面积差异阈值（比例）', 'supply_rate_mismatch: relative difference'),
+ ('area_mismatch_share',         '0.01', '申报面积与图形面积差异阈值（比例）', 'area_mismatch: relative difference'),
+ ('area_mismatch_min_m2',        '1',    '申报面积与图形面积差异阈值（平方米）', 'area_mismatch: absolute difference (m²)'),
+ ('five_year_supply_threshold',  '0.6',  '增存挂钩：近五年供地率阈值（自然资规〔2018〕1号）', 'pooled five-year supply-rate threshold'),
+ ('county_lon',                  '114.7','县域中心经度（推断投影带用）', 'county centre longitude (zone inference)'),
+ ('county_lat',                  '32.3', '县域中心纬度', 'county centre latitude'),
+ ('extent_margin_m',             '50000','导入范围检查：超出县域范围多远即拒收（米）', 'import: refuse data this far outside the county (m)'),
+ ('repair_max_area_change',      '0.001','几何修复后面积变化不得超过（比例）', 'geometry repair: maximum relative area change')
+ON CONFLICT (key) DO NOTHING;
+
+INSERT INTO landdb.value_list (list, code, label, label_en, sort) VALUES
+ ('batch_type', '城市批次用地', '城市批次用地', 'urban batch', 1),
+ ('batch_type', '单独选址', '单独选址', 'separately sited project', 2),
+ ('supply_method', '招标出让', '招标出让', 'tender', 1),
+ ('supply_method', '拍卖出让', '拍卖出让', 'auction', 2),
+ ('supply_method', '挂牌出让', '挂牌出让', 'listing', 3),
+ ('supply_method', '协议出让', '协议出让', 'negotiated grant', 4),
+ ('supply_method', '划拨', '划拨', 'allocation', 5),
+ ('supply_method', '租赁', '租赁', 'lease', 6),
+ ('supply_method', '作价出资', '作价出资（入股）', 'capital contribution', 7),
+ ('land_source', '新增', '新增建设用地', 'newly approved', 1),
+ ('land_source', '存量', '存量建设用地', 'existing construction land', 2),
+ ('idle_cause', '政府原因', '政府原因（第八条）', 'government cause (Art. 8)', 1),
+ ('idle_cause', '企业原因', '企业原因', 'holder''s cause', 2),
+ ('idle_cause', '不可抗力', '不可抗力', 'force majeure', 3),
+ ('idle_cause', '涉法涉诉', '涉法涉诉', 'in litigation', 4),
+ ('withdrawal_kind', '撤回', '撤回', 'withdrawal', 1),
+ ('withdrawal_kind', '调整', '调整', 'adjustment', 2),
+ ('withdrawal_kind', '核销', '核销', 'write-off', 3),
+ ('measure_unsupplied', '推进土地征收', '推进土地征收（限期完成征地）', 'complete expropriation', 1),
+ ('measure_unsupplied', '加快供应', '加快供应（前期开发、落实项目、划拨优先、出让）', 'speed up supply', 2),
+ ('measure_unsupplied', '边角地协议出让或划拨', '边角地、插花地、夹心地协议出让或划拨给相邻权利人', 'grant remnant to neighbour', 3),
+ ('measure_unsupplied', '规划为公共空间', '规划为公共空间划拨', 'plan as public space', 4),
+ ('measure_unsupplied', '完善未供即用手续', '完善未供即用手续', 'regularise use before supply', 5),
+ ('measure_unsupplied', '核销撤回调整批文', '核销、撤回、调整批文（调整使用到开发区）', 'withdraw or adjust approval', 6),
+ ('measure_idle', '消除开工障碍', '消除开工障碍', 'remove obstacles to start', 1),
+ ('measure_idle', '调整用途或规划条件', '调整土地用途或规划条件', 'change use or planning conditions', 2),
+ ('measure_idle', '补充协议重新约定开竣工', '补充协议重新约定开竣工时间', 'supplementary agreement', 3),
+ ('measure_idle', '安排临时使用', '安排临时使用', 'temporary government use', 4),
+ ('measure_idle', '协议有偿收回', '协议有偿收回', 'repurchase by agreement', 5),
+ ('measure_idle', '置换', '置换土地', 'land swap', 6),
+ ('measure_idle', '征缴土地闲置费', '征缴土地闲置费', 'levy idle-land fee', 7),
+ ('measure_idle', '无偿收回', '无偿收回', 'reclaim without compensation', 8),
+ ('measure_idle', '转让或合作开发', '转让、合作开发（二级市场）', 'transfer or joint development', 9),
+ ('measure_idle', '涉法涉诉处置', '涉法涉诉处置（府院联动，一案一专班）', 'litigation handling', 10)
+ON CONFLICT (list, code) DO NOTHING;
+
+INSERT INTO landdb.value_list (list, code, label, sort)
+SELECT 'responsible_unit', u, u, n
+FROM unnest(ARRAY['县自然资源局','县发展改革委','县财政局','县住房城乡建设局','县交通运输局','县水利局',
+                  '县教育体育局','县科学技术和工业信息化局','县商务局','县生态环境局','县人力资源社会保障局',
+                  '县税务局','县林业局','县公安局','县法院','县检察院','县纪委监委','人行支行','县供电公司',
+                  '开发区管委会','县土地储备中心']) WITH ORDINALITY AS t(u, n)
+ON CONFLICT (list, code) DO NOTHING;

@@ -1,0 +1,41 @@
+-- Functions every client may call: version, working CRS, units, keys.
+-- Re-created on every upgrade.
+
+CREATE OR REPLACE FUNCTION landdb.schema_version() RETURNS integer
+LANGUAGE sql STABLE AS $$ SELECT max(version) FROM landdb.schema_migration $$;
+COMMENT ON FUNCTION landdb.schema_version() IS '数据库结构版本（最新迁移号） | schema version (latest migration applied)';
+
+CREATE OR REPLACE FUNCTION landdb.working_srid() RETURNS integer
+LANGUAGE sql STABLE AS $$ SELECT value::integer FROM landdb.db_info WHERE key = 'srid' $$;
+COMMENT ON FUNCTION landdb.working_srid() IS '工作坐标系 EPSG 代码 | working projected CRS of this database';
+
+CREATE OR REPLACE FUNCTION landdb.setting(k text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$ SELECT value FROM landdb.setting WHERE key = k $$;
+COMMENT ON FUNCTION landdb.setting(text) IS '读取参数 | read a setting';
+
+CREATE OR REPLACE FUNCTION landdb.m2_to_mu(m2 double precision) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT m2 * 15.0 / 10000.0 $$;
+COMMENT ON FUNCTION landdb.m2_to_mu(double precision) IS '平方米换算为亩 | m² to mu (1 亩 = 10000/15 m²)';
+
+CREATE OR REPLACE FUNCTION landdb.m2_to_ha(m2 double precision) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT m2 / 10000.0 $$;
+COMMENT ON FUNCTION landdb.m2_to_ha(double precision) IS '平方米换算为公顷 | m² to hectares';
+
+-- 批准文号 for matching: one bracket style, no spaces, half-width digits (keep the original elsewhere).
+CREATE OR REPLACE FUNCTION landdb.normalize_pzwh(t text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT nullif(regexp_replace(
+           translate(t, '〔〕[]（）()【】［］〖〗０１２３４５６７８９',
+                        '〔〕〔〕〔〕〔〕〔〕〔〕〔〕0123456789'),
+           '\s+', '', 'g'), '')
+$$;
+COMMENT ON FUNCTION landdb.normalize_pzwh(text) IS '批准文号规范化（统一括号、去空格） | normalise an approval number for matching';
+
+-- Keys of a whose values differ in b: what an UPDATE changed.
+CREATE OR REPLACE FUNCTION landdb.jsonb_changed(a jsonb, b jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+  FROM jsonb_each(a) AS e
+  WHERE (b -> e.key) IS DISTINCT FROM e.value
+$$;
+COMMENT ON FUNCTION landdb.jsonb_changed(jsonb, jsonb) IS '两条记录中变化的字段 | fields of a that differ in b';

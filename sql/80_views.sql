@@ -1,0 +1,36 @@
+-- Views of the latest finished analysis run: plain reads of stored results, with stable keys,
+-- so QGIS opens them as layers without recomputing an overlay per render. Re-created on upgrade.
+
+CREATE OR REPLACE VIEW landdb.v_latest_run AS
+SELECT id, as_of, finished_at FROM landdb.analysis_run
+WHERE status = 'done' ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1;
+COMMENT ON VIEW landdb.v_latest_run IS '最新分析运行 | the latest finished analysis run';
+
+CREATE OR REPLACE VIEW landdb.v_batch_supply AS
+SELECT b.batch_id, b.run_id, r.as_of, b.pzwh, b.approval_date, b.township, b.zone_code,
+       b.approved_m2, b.supplied_m2, b.withdrawn_m2, b.unsupplied_m2,
+       landdb.m2_to_mu(b.unsupplied_m2) AS unsupplied_mu,
+       landdb.m2_to_ha(b.unsupplied_m2) AS unsupplied_ha,
+       b.unacquired_m2, b.acquired_unsupplied_m2, b.supply_rate,
+       b.recorded_supplied_m2, b.recorded_supply_rate, a.geom
+FROM landdb.analysis_batch b
+JOIN landdb.v_latest_run r ON r.id = b.run_id
+JOIN landdb.approval_batch a ON a.id = b.batch_id;
+COMMENT ON VIEW landdb.v_batch_supply IS '批次供地情况（最新分析） | per-batch supply figures of the latest run';
+
+CREATE OR REPLACE VIEW landdb.v_unsupplied AS
+SELECT p.id, p.run_id, r.as_of, p.batch_id, b.pzwh, b.approval_date, p.piece_no, p.status,
+       p.township, p.zone_code, p.area_m2, landdb.m2_to_mu(p.area_m2) AS area_mu,
+       landdb.m2_to_ha(p.area_m2) AS area_ha, p.geom
+FROM landdb.analysis_piece p
+JOIN landdb.v_latest_run r ON r.id = p.run_id
+JOIN landdb.approval_batch b ON b.id = p.batch_id;
+COMMENT ON VIEW landdb.v_unsupplied IS '批而未供图斑（最新分析） | unsupplied pieces of the latest run';
+
+CREATE OR REPLACE VIEW landdb.v_flag AS
+SELECT f.id, f.run_id, r.as_of, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details,
+       f.township, coalesce(s.status, '待核实') AS handling, s.note AS handling_note, f.geom
+FROM landdb.flag f
+JOIN landdb.v_latest_run r ON r.id = f.run_id
+LEFT JOIN landdb.flag_status s ON s.rule = f.rule AND s.subject = f.subject;
+COMMENT ON VIEW landdb.v_flag IS '问题线索（最新分析，含处理状态） | flags of the latest run with their handling';
