@@ -57,9 +57,9 @@ class UpgradeReport:
         return bool(self.applied or self.rules_refreshed or self.created_extension)
 
 
-def migrations(directory: Path = SCHEMA_DIR) -> list[Migration]:
+def migrations(directory: Path | None = None) -> list[Migration]:
     out = []
-    for p in sorted(directory.glob("*.sql")):
+    for p in sorted((directory or SCHEMA_DIR).glob("*.sql")):
         m = _NAME.match(p.name)
         if not m:
             raise SchemaError(f"迁移文件名不规范：{p.name}（应为 NNNN_name.sql） [bad migration name]")
@@ -74,9 +74,9 @@ def latest_version() -> int:
     return max(m.version for m in migrations())
 
 
-def rules_checksum(directory: Path = SQL_DIR) -> str:
+def rules_checksum(directory: Path | None = None) -> str:
     h = hashlib.sha256()
-    for p in sorted(directory.glob("*.sql")):
+    for p in sorted((directory or SQL_DIR).glob("*.sql")):
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()

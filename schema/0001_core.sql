@@ -758,3 +758,13 @@ COMMENT ON COLUMN landdb.history.application IS '客户端程序 | application n
 COMMENT ON COLUMN landdb.history.import_run_id IS '导入批次号 | import run';
 COMMENT ON COLUMN landdb.history.old_values IS '旧值（修改时仅变化字段） | old values (changed fields on update)';
 COMMENT ON COLUMN landdb.history.new_values IS '新值（修改时仅变化字段） | new values (changed fields on update)';
+
+-- ---------------------------------------------------------------- spatial indexes
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT f_table_name AS t, f_geometry_column AS c FROM geometry_columns
+           WHERE f_table_schema = 'landdb' ORDER BY 1 LOOP
+    EXECUTE format('CREATE INDEX %I ON landdb.%I USING gist (%I)', r.t || '_geom_gist', r.t, r.c);
+  END LOOP;
+END $$;
