@@ -31,8 +31,8 @@ def _common() -> argparse.ArgumentParser:
 
 
 def _fmt(p: argparse.ArgumentParser, choices: Sequence[str] = ("table", "json", "csv")) -> None:
-    p.add_argument("--format", choices=choices, default="table",
-                   help="输出格式 (output format), default table")
+    p.add_argument("--format", choices=choices, default=choices[0],
+                   help=f"输出格式 (output format), default {choices[0]}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +68,28 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--create", action="store_true",
                     help="角色不存在时创建登录角色 (create the login role if missing)")
 
+    im = sub.add_parser(
+        "import", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="批量导入 shp、gpkg、geojson、部标 TXT、Excel/CSV (batch import)",
+        description="导入一类数据。PATH 可以是文件、文件夹（递归）或 zip 压缩包。\n"
+                    "全部成功才写入（--on-error abort，默认）；拒收记录连同原因、文件、行号保存在 "
+                    "landdb.import_reject。\n重复导入同一文件不改变任何数据。",
+        epilog="KIND: " + "、".join(f"{k}（{v.label}）" for k, v in _kinds().items()))
+    im.add_argument("kind", metavar="KIND", choices=list(_kinds()), help="数据类别 (kind of records)")
+    im.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="文件、文件夹或 zip")
+    im.add_argument("--encoding", default="auto",
+                    help="文字编码：auto（.cpg → 严格 UTF-8 → GB18030）或编码名如 GBK [default auto]")
+    im.add_argument("--crs", default="auto",
+                    help="源坐标系：auto（.prj、文件头或按坐标推断）或 EPSG:N [default auto]")
+    im.add_argument("--mapping", type=Path, default=None,
+                    help="字段映射文件（CSV：source,canonical 或 JSON） (your own field aliases)")
+    im.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE",
+                    help="给本次导入的每条记录补一个字段，可重复 (a field the files lack)")
+    im.add_argument("--dry-run", action="store_true", help="只检查并报告，不写入 (check only)")
+    im.add_argument("--on-error", choices=["abort", "skip"], default="abort",
+                    help="有拒收记录时：abort 全部不导入（默认）；skip 导入其余记录")
+    _fmt(im, ("text", "json"))
+
     sa = sub.add_parser("sample", parents=[common],
                         help="生成虚构样例县数据 (write the fictitious sample county)")
     sa.add_argument("--out", type=Path, required=True, help="输出目录 (output folder)")
@@ -78,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", parents=[common],
                    help="演示：启动嵌入式数据库、建库 (the demo on the embedded database)")
     return parser
+
+
+def _kinds() -> dict:
+    from .ingest.kinds import KINDS
+
+    return KINDS
 
 
 def _target(args: argparse.Namespace):
@@ -180,7 +208,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"db": cmd_db, "sample": cmd_sample, "demo": cmd_demo}
+def cmd_import(args: argparse.Namespace) -> int:
+    from .ingest import run_import
+    from .output import to_json
+
+    sets = {}
+    for item in args.sets:
+        if "=" not in item:
+            raise LanddbError(f"--set 应写成 字段=值，而不是 {item} [--set FIELD=VALUE]")
+        k, v = item.split("=", 1)
+        sets[k.strip()] = v.strip()
+    res = run_import(_target(args), args.kind, args.paths, encoding=args.encoding, crs=args.crs,
+                     mapping=args.mapping, sets=sets, dry_run=args.dry_run, on_error=args.on_error,
+                     progress=sys.stderr.isatty() and args.format == "text")
+    if args.format == "json":
+        print(to_json(res.to_dict()))
+    else:
+        print_import_report(res)
+    return 0 if res.status in ("loaded", "unchanged", "dry_run") else 2
+
+
+STATUS_WORDS = {"loaded": "已导入", "unchanged": "无变化（数据与库中一致）", "aborted": "已放弃，未导入任何数据",
+                "dry_run": "试运行，未写入", "failed": "失败"}
+
+
+def print_import_report(res) -> None:
+    print(f"导入批次 {res.run_id}（{res.kind}）：{STATUS_WORDS.get(res.status, res.status)}")
+    for f in res.files:
+        bits = [f"{f.rows_read} 行"]
+        if f.rows_rejected:
+            bits.append(f"拒收 {f.rows_rejected}")
+        if f.encoding:
+            bits.append(f"编码 {f.encoding}")
+        if f.crs:
+            bits.append(f"坐标系 {f.crs}")
+        print(f"  {f.file}：{'，'.join(bits)}")
+        for note in ([f.encoding_note] if f.encoding_note else []) + ([f.crs_note] if f.crs_note else []) + f.notes:
+            print(f"    - {note}")
+    print(f"读取 {res.n_read}，新增 {res.n_inserted}，更新 {res.n_updated}，未变 {res.n_unchanged}，"
+          f"拒收 {res.n_rejected}（{res.seconds:.1f} 秒）")
+    for note in res.notes:
+        print(f"  * {note}")
+    if res.rejects:
+        print("拒收记录 (rejected):")
+        for p in res.rejects[:50]:
+            where = f"第 {p.row} 行" if p.row else "整个文件"
+            print(f"  {p.file} {where}" + (f" [{p.field}]" if p.field else "") + f"：{p.reason}")
+        if len(res.rejects) > 50:
+            print(f"  …… 共 {len(res.rejects)} 条，全部见 landdb.import_reject（run_id = {res.run_id}）")
+
+
+COMMANDS = {"db": cmd_db, "import": cmd_import, "sample": cmd_sample, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

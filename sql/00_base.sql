@@ -21,15 +21,17 @@ CREATE OR REPLACE FUNCTION landdb.m2_to_ha(m2 double precision) RETURNS double p
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT m2 / 10000.0 $$;
 COMMENT ON FUNCTION landdb.m2_to_ha(double precision) IS '平方米换算为公顷 | m² to hectares';
 
--- 批准文号 for matching: one bracket style, no spaces, half-width digits (keep the original elsewhere).
+-- 批准文号 for matching, the same key as landdb.fields.normalize_pzwh: NFKC (full-width → half-width),
+-- every bracket style → 〔〕, no spaces, no 第 after the year, no trailing 号, upper case.
 CREATE OR REPLACE FUNCTION landdb.normalize_pzwh(t text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT nullif(regexp_replace(
-           translate(t, '〔〕[]（）()【】［］〖〗０１２３４５６７８９',
-                        '〔〕〔〕〔〕〔〕〔〕〔〕〔〕0123456789'),
-           '\s+', '', 'g'), '')
+  SELECT upper(regexp_replace(regexp_replace(regexp_replace(
+           translate(normalize(coalesce(t, ''), NFKC),
+                     '〔[(（【〖［｛{〈<《⦅⟦﹝〕])）】〗］｝}〉>》⦆⟧﹞',
+                     '〔〔〔〔〔〔〔〔〔〔〔〔〔〔〔〕〕〕〕〕〕〕〕〕〕〕〕〕〕〕'),
+           '\s+', '', 'g'), '〕第([0-9])', '〕\1', 'g'), '号$', ''))
 $$;
-COMMENT ON FUNCTION landdb.normalize_pzwh(text) IS '批准文号规范化（统一括号、去空格） | normalise an approval number for matching';
+COMMENT ON FUNCTION landdb.normalize_pzwh(text) IS '批准文号规范化（统一括号、全角转半角、去空格和“第”“号”） | normalise an approval number for matching';
 
 -- Keys of a whose values differ in b: what an UPDATE changed.
 CREATE OR REPLACE FUNCTION landdb.jsonb_changed(a jsonb, b jsonb) RETURNS jsonb

@@ -11,6 +11,7 @@ import pytest
 
 from landdb import migrate
 from landdb.errors import SchemaError
+from landdb.fields import normalize_pzwh
 
 SQUARE = "ST_Multi(ST_GeomFromText('POLYGON((500000 3570000,500100 3570000,500100 3570100,500000 3570100,500000 3570000))', 4547))"  # noqa: E501
 
@@ -105,7 +106,10 @@ def test_pzwh_normalisation_matches_bracket_styles(conn):
         cur.execute("SELECT DISTINCT landdb.normalize_pzwh(x) FROM unnest(ARRAY["
                     "'豫政土〔2019〕123号','豫政土[2019]123号','豫政土（2019）123号',"
                     "'豫政土【2019】123号',' 豫政土 (2019) １２３号']) x")
-        assert cur.fetchall() == [("豫政土〔2019〕123号",)]
+        assert cur.fetchall() == [("豫政土〔2019〕123",)]
+        cur.execute("SELECT landdb.normalize_pzwh(x) FROM unnest(%s) x",
+                    (samples := ["豫政土（２０１９）第123号", "xj[2020] 7号", "国土资函〔2008〕1 号"],))
+        assert [r[0] for r in cur.fetchall()] == [normalize_pzwh(x) for x in samples]
 
 
 @pytest.fixture

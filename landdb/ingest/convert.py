@@ -1,0 +1,190 @@
+"""Turning a source record into typed column values, and geometries into valid MultiPolygons.
+
+Every problem becomes a :class:`Problem` naming the file, the row and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from .. import fields as F
+from .kinds import ENUM_SYNONYMS
+
+M2_PER_HA = 10_000.0
+
+
+@dataclass
+class Problem:
+    file: str
+    row: int | None
+    field: str | None
+    reason: str
+    values: dict | None = None
+
+
+def _text(v: object) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        if v.is_integer():
+            return str(int(v))  # a number typed into a text column: 1234.0 → "1234"
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    s = str(v).strip()
+    return s or None
+
+
+def jsonable(v: object) -> object:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, bytes):
+        return v.hex()
+    return v
+
+
+@dataclass
+class FieldPlan:
+    """How one source field becomes one column."""
+
+    source: str
+    canonical: str
+    column: str
+    ctype: object
+    unit: str | None = None  # for areas: '公顷', 'm2', '亩'; for money: '万元', '元'
+
+
+def convert_value(plan: FieldPlan, value: object) -> object:
+    """One value → the column's type. Raises ValueError with a Chinese message."""
+    ct = plan.ctype
+    if ct == "text":
+        return _text(value)
+    if ct == "date":
+        if isinstance(value, dt.datetime):
+            return value.date()
+        return F.parse_date(value)
+    if ct in ("ha", "m2"):
+        num = F.parse_number(value)
+        if num is None:
+            return None
+        if num < 0:
+            raise ValueError(f"面积为负数：{value} [negative area]")
+        m2 = num * F.M2_PER_UNIT.get(plan.unit or "公顷", M2_PER_HA)
+        return round(m2 / M2_PER_HA, 4) if ct == "ha" else m2
+    if ct == "wan":
+        num = F.parse_number(value)
+        if num is None:
+            return None
+        if num < 0:
+            raise ValueError(f"金额为负数：{value} [negative amount]")
+        return round(num / 10_000.0, 4) if plan.unit == "元" else round(num, 4)
+    if ct == "num":
+        num = F.parse_number(value)
+        if num is not None and num < 0:
+            raise ValueError(f"数值为负数：{value} [negative value]")
+        return num
+    if ct == "int":
+        num = F.parse_number(value)
+        if num is None:
+            return None
+        if not float(num).is_integer():
+            raise ValueError(f"应为整数：{value} [not an integer]")
+        return int(num)
+    if isinstance(ct, tuple):
+        s = _text(value)
+        if s is None:
+            return None
+        s = ENUM_SYNONYMS.get(s, s)
+        if s not in ct:
+            raise ValueError(f"取值“{s}”不在 {'、'.join(ct)} 之中 [value not allowed]")
+        return s
+    raise AssertionError(ct)
+
+
+def surrogate(prefix: str, *parts: object) -> str:
+    """A stable key made from a record's content (the same record → the same key)."""
+    h = hashlib.sha1("|".join("" if p is None else str(p) for p in parts).encode()).hexdigest()
+    return f"{prefix}{h[:12].upper()}"
+
+
+# ------------------------------------------------------------------------------ geometry
+@dataclass
+class GeomResult:
+    geoms: np.ndarray  # valid MultiPolygons or None
+    problems: dict[int, str]  # index in chunk → reason
+    repaired: dict[int, float]  # index → relative area change of the repair
+
+
+def clean_geometries(geoms: np.ndarray, required: bool, max_area_change: float) -> GeomResult:
+    """Missing/empty/non-polygon geometries are problems; invalid ones are repaired with
+    make_valid when the area changes by at most ``max_area_change``, else problems."""
+    n = len(geoms)
+    out = np.empty(n, dtype=object)
+    problems: dict[int, str] = {}
+    repaired: dict[int, float] = {}
+    missing = shapely.is_missing(geoms)
+    for i in np.flatnonzero(missing):
+        if required:
+            problems[int(i)] = "缺少几何图形 [missing geometry]"
+    present = ~missing
+    geoms2 = geoms.copy()
+    if present.any():
+        geoms2[present] = shapely.force_2d(geoms[present])
+    types = shapely.get_type_id(geoms2)
+    empty = present & shapely.is_empty(geoms2)
+    for i in np.flatnonzero(empty):
+        problems[int(i)] = "几何图形为空 [empty geometry]"
+    poly = present & ~empty & np.isin(types, (3, 6))
+    for i in np.flatnonzero(present & ~empty & ~np.isin(types, (3, 6))):
+        problems[int(i)] = (f"几何类型为 {shapely.get_type_id(geoms2[i]) and geoms2[i].geom_type}，"
+                            "地块必须是面（Polygon/MultiPolygon） [not a polygon]")
+    valid = np.zeros(n, dtype=bool)
+    valid[poly] = shapely.is_valid(geoms2[poly])
+    for i in np.flatnonzero(poly & ~valid):
+        g = geoms2[i]
+        reason = shapely.is_valid_reason(g)
+        fixed = shapely.make_valid(g)
+        if fixed.geom_type == "GeometryCollection":
+            parts = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+            fixed = shapely.union_all(parts) if parts else shapely.Polygon()
+        before = abs(shapely.area(g))
+        after = shapely.area(fixed)
+        change = abs(after - before) / before if before > 0 else math.inf
+        if fixed.is_empty or fixed.geom_type not in ("Polygon", "MultiPolygon") or change > max_area_change:
+            problems[int(i)] = (f"几何图形无效（{reason}），修复后面积变化 "
+                                f"{'无穷' if math.isinf(change) else f'{change:.1%}'}，超过允许的 "
+                                f"{max_area_change:.1%}，拒收（例如自相交的“蝴蝶结”多边形） "
+                                "[invalid geometry that cannot be repaired without changing its area]")
+        else:
+            geoms2[i] = fixed
+            repaired[int(i)] = change
+            valid[i] = True
+    ok = poly & valid
+    if ok.any():
+        out[ok] = [g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g]) for g in geoms2[ok]]
+    return GeomResult(out, problems, repaired)
+
+
+def transform(geoms: np.ndarray, transformer) -> np.ndarray:
+    """Reproject shapely geometries with a pyproj Transformer (always_xy), vectorised."""
+    if transformer is None:
+        return geoms
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    mask = ~shapely.is_missing(geoms)
+    out = geoms.copy()
+    if mask.any():
+        out[mask] = shapely.transform(geoms[mask], fn)
+    return out

@@ -1,0 +1,862 @@
+"""``landdb import``: read what offices send, check every record, load all or nothing.
+
+The run's log and its rejects are written on a connection of their own (autocommit), so they
+stay even when the data is rolled back; the data goes in through one transaction on another
+connection: staged with COPY into a temporary table, then resolved, de-duplicated and upserted
+set-based. ``--on-error abort`` (default) loads nothing when any record is rejected;
+``--on-error skip`` loads the good records. A re-import of an unchanged file changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import io
+import json
+import socket
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import psycopg2
+import psycopg2.extensions
+import shapely
+
+from .. import crs as C
+from .. import encoding as E
+from .. import fields as F
+from .. import migrate
+from ..errors import LanddbError
+from . import kinds as K
+from .convert import FieldPlan, Problem, clean_geometries, convert_value, jsonable, surrogate, transform
+from .sources import Chunk, Dataset, SourceError, discover, read_bubiao, read_table, read_vector, vector_info
+
+SQLTYPE = {"text": "text", "date": "date", "ha": "numeric(14,4)", "wan": "numeric(16,4)",
+           "num": "numeric", "int": "integer", "m2": "double precision"}
+NON_POLYGON = ("Point", "LineString", "MultiPoint", "MultiLineString", "Point Z", "LineString Z",
+               "MultiPoint Z", "MultiLineString Z")
+
+
+@dataclass
+class FileReport:
+    file: str
+    format: str
+    sha256: str = ""
+    layer: str | None = None
+    encoding: str | None = None
+    encoding_note: str | None = None
+    crs: str | None = None
+    crs_note: str | None = None
+    rows_read: int = 0
+    rows_rejected: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    run_id: int | None
+    kind: str
+    status: str = "running"
+    dry_run: bool = False
+    files: list[FileReport] = field(default_factory=list)
+    n_read: int = 0
+    n_inserted: int = 0
+    n_updated: int = 0
+    n_unchanged: int = 0
+    n_rejected: int = 0
+    rejects: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["rejects"] = [asdict(p) for p in self.rejects]
+        return d
+
+
+class Progress:
+    """A one-line progress display on a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.last = 0.0
+
+    def show(self, label: str, done: int, total: int | None) -> None:
+        if not self.enabled or time.time() - self.last < 0.2:
+            return
+        self.last = time.time()
+        pct = f" {done * 100 // total}%" if total else ""
+        sys.stderr.write(f"\r导入 {label} {done:,}/{total or '?':,}{pct}   " if total else
+                         f"\r导入 {label} {done:,}   ")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 70 + "\r")
+            sys.stderr.flush()
+
+
+def _copy_text(v: object) -> str:
+    if v is None:
+        return "\\N"
+    if isinstance(v, (dict, list)):
+        v = json.dumps(v, ensure_ascii=False, default=str)
+    s = v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else str(v)
+    return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+class Importer:
+    """One import run. Use :func:`run_import`."""
+
+    def __init__(self, conn: psycopg2.extensions.connection, log_conn: psycopg2.extensions.connection,
+                 kind: str, *, encoding: str = "auto", crs: str = "auto", mapping: Path | None = None,
+                 sets: dict[str, str] | None = None, dry_run: bool = False, on_error: str = "abort",
+                 progress: bool = False) -> None:
+        self.kind = K.get(kind)
+        self.conn, self.log_conn = conn, log_conn
+        self.encoding = None if encoding in (None, "", "auto") else encoding
+        self.crs_override = self._parse_crs(crs)
+        self.aliases = F.load_aliases(mapping)
+        self.sets = self._map_sets(sets or {})
+        self.dry_run = dry_run
+        if on_error not in ("abort", "skip"):
+            raise LanddbError("--on-error 只能是 abort 或 skip [on-error must be abort or skip]")
+        self.on_error = on_error
+        self.progress = Progress(progress)
+        self.result = ImportResult(None, kind, dry_run=dry_run)
+        self.keys_seen: dict[tuple, tuple[str, int]] = {}
+        self.columns: dict[str, object] = {}  # stage column → type
+        self.present: set[str] = set()  # table columns some source actually carried
+        self.n_staged = 0
+
+    # -------------------------------------------------------------- options
+    @staticmethod
+    def _parse_crs(text: str | None) -> int | None:
+        if text in (None, "", "auto"):
+            return None
+        t = text.upper().removeprefix("EPSG:")
+        if not t.isdigit():
+            raise LanddbError(f"--crs 应为 auto 或 EPSG:代码，而不是 {text} [bad --crs]")
+        return int(t)
+
+    def _map_sets(self, sets: dict[str, str]) -> dict[str, str]:
+        """--set FIELD=VALUE, FIELD in canonical, Chinese or pinyin form."""
+        out = {}
+        for name, value in sets.items():
+            canon = name if name in self.kind.columns else None
+            if canon is None:
+                m = F.match_fields([name], self.kind.name, self.aliases)
+                canon = m.mapping.get(name)
+            if canon is None or canon not in self.kind.columns:
+                raise LanddbError(
+                    f"--set {name}=…：{self.kind.name} 类数据没有这个字段（可用："
+                    f"{', '.join(sorted(self.kind.columns))}） [unknown field for --set]")
+            out[canon] = value
+        return out
+
+    # -------------------------------------------------------------- database facts
+    def _settings(self) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT key, value FROM landdb.setting")
+            self.settings = dict(cur.fetchall())
+            cur.execute("SELECT landdb.working_srid()")
+            self.srid = int(cur.fetchone()[0])
+            cur.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+                        "(SELECT ST_Extent(geom) e FROM landdb.admin_area) s")
+            ext = cur.fetchone()
+        self.max_area_change = float(self.settings.get("repair_max_area_change", 0.001))
+        self.margin = float(self.settings.get("extent_margin_m", 50_000))
+        self.county_lon = float(self.settings.get("county_lon", 114.7))
+        if ext and ext[0] is not None:
+            self.extent = ext
+            self.extent_note = "县域范围取自行政区图层"
+        else:
+            self.extent = self._zone_extent()
+            self.extent_note = "尚无行政区图层，范围检查按工作坐标系投影带"
+
+    def _zone_extent(self) -> tuple[float, float, float, float]:
+        from pyproj import CRS, Transformer
+
+        crs = CRS.from_epsg(self.srid)
+        lon0 = next((p.value for p in crs.coordinate_operation.params
+                     if "longitude" in p.name.lower()), self.county_lon)
+        t = Transformer.from_crs(4490, self.srid, always_xy=True)
+        xs, ys = t.transform([lon0 - 1.6, lon0 + 1.6, lon0 - 1.6, lon0 + 1.6], [3, 3, 54, 54])
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    # -------------------------------------------------------------- run
+    def run(self, paths: list[str | Path]) -> ImportResult:
+        t0 = time.time()
+        migrate.require_current(self.conn)
+        self._settings()
+        self._open_run(paths)
+        try:
+            datasets = discover(paths)
+            if not datasets:
+                raise SourceError("给定路径中没有可读的数据文件 (.shp .gpkg .geojson .txt .xlsx .csv) "
+                                  "[no readable dataset found]")
+            self._create_stage()
+            for ds in datasets:
+                self._load_dataset(ds)
+            self.progress.done()
+            self._finish_sql()
+            self._decide()
+        except LanddbError as e:
+            self.conn.rollback()
+            self.result.status = "failed"
+            self.result.notes.append(str(e))
+            self._close_run(str(e))
+            raise
+        except BaseException as e:
+            self.conn.rollback()
+            self.result.status = "failed"
+            self._close_run(f"{type(e).__name__}: {e}")
+            raise
+        self.result.seconds = round(time.time() - t0, 3)
+        self._close_run(None)
+        return self.result
+
+    def _open_run(self, paths) -> None:
+        with self.log_conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO landdb.import_run (kind, os_user, host, options) VALUES (%s, %s, %s, %s) "
+                "RETURNING id",
+                (self.kind.name, getpass.getuser(), socket.gethostname(), json.dumps({
+                    "paths": [str(p) for p in paths], "encoding": self.encoding or "auto",
+                    "crs": f"EPSG:{self.crs_override}" if self.crs_override else "auto",
+                    "set": self.sets, "dry_run": self.dry_run, "on_error": self.on_error,
+                }, ensure_ascii=False)))
+            self.result.run_id = cur.fetchone()[0]
+
+    def _close_run(self, message: str | None) -> None:
+        r = self.result
+        r.n_rejected = len({(p.file, p.row) for p in r.rejects})
+        with self.log_conn.cursor() as cur:
+            if r.rejects:
+                buf = io.StringIO()
+                for p in r.rejects:
+                    buf.write("\t".join(_copy_text(v) for v in (
+                        r.run_id, p.file, p.row, p.field, p.reason,
+                        json.dumps({k: jsonable(v) for k, v in (p.values or {}).items()},
+                                   ensure_ascii=False, default=str))) + "\n")
+                buf.seek(0)
+                cur.copy_expert('COPY landdb.import_reject (run_id, file, row_no, field, reason, "values") '
+                                "FROM STDIN", buf)
+            cur.execute(
+                "UPDATE landdb.import_run SET status = %s, finished_at = now(), files = %s, n_read = %s, "
+                "n_inserted = %s, n_updated = %s, n_unchanged = %s, n_rejected = %s, message = %s "
+                "WHERE id = %s",
+                (r.status, json.dumps([asdict(f) for f in r.files], ensure_ascii=False), r.n_read,
+                 r.n_inserted, r.n_updated, r.n_unchanged, r.n_rejected,
+                 message or ("；".join(r.notes) or None), r.run_id))
+
+    # -------------------------------------------------------------- staging
+    def _stage_columns(self) -> dict[str, str]:
+        cols: dict[str, str] = {"row_no": "integer", "src_file": "text", "extra": "jsonb"}
+        for _canon, (col, ctype) in self.kind.columns.items():
+            cols[col] = "text" if isinstance(ctype, tuple) else SQLTYPE[ctype]
+        name = self.kind.name
+        if name == "approval":
+            cols["pzwh_key"] = "text"
+            cols["batch_id"] = "bigint"
+        if name == "supply":
+            cols.update(supply_key="text", key_kind="text")
+        if name == "acquisition":
+            cols["acq_key"] = "text"
+        if self.kind.parent == K.BATCH or "ref_pzwh" in cols:
+            cols["ref_pzwh_key"] = "text"
+            cols["batch_id"] = "bigint"
+        if self.kind.parent == K.SUPPLY or "ref_dzjgh" in cols:
+            cols["supply_id"] = "bigint"
+        if name == "disposal":
+            cols["idle_case_id"] = "bigint"
+        if self.kind.geometry != "none":
+            cols["geom"] = f"geometry(MultiPolygon, {self.srid})"
+        return cols
+
+    def _create_stage(self) -> None:
+        self.columns = self._stage_columns()
+        self.copy_cols = [c for c in self.columns if c not in ("batch_id", "supply_id", "idle_case_id")]
+        ddl = ", ".join(f"{c} {t}" for c, t in self.columns.items())
+        with self.conn.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE stage ({ddl}) ON COMMIT DROP")
+
+    def _copy(self, rows: list[list]) -> None:
+        if not rows:
+            return
+        buf = io.StringIO()
+        for r in rows:
+            buf.write("\t".join(_copy_text(v) for v in r))
+            buf.write("\n")
+        buf.seek(0)
+        with self.conn.cursor() as cur:
+            cur.copy_expert(f"COPY stage ({', '.join(self.copy_cols)}) FROM STDIN", buf)
+        self.n_staged += len(rows)
+
+    # -------------------------------------------------------------- one dataset
+    def _load_dataset(self, ds: Dataset) -> None:
+        rep = FileReport(ds.display, ds.fmt, layer=ds.layer)
+        self.result.files.append(rep)
+        try:
+            rep.sha256 = ds.sha256()
+            if ds.fmt in ("shp", "gpkg", "geojson"):
+                self._load_vector(ds, rep)
+            elif ds.fmt == "bubiao":
+                self._load_bubiao(ds, rep)
+            else:
+                self._load_table(ds, rep)
+        except LanddbError as e:
+            msg = str(e)
+            if ds.display not in msg:
+                msg = f"{ds.display}：{msg}"
+            self._reject(Problem(ds.display, None, None, msg))
+            rep.notes.append(msg)
+
+    def _reject(self, p: Problem) -> None:
+        self.result.rejects.append(p)
+
+    def _crs_for(self, ds: Dataset, rep: FileReport, info: dict, prj_text: str | None) -> int:
+        if self.crs_override:
+            rep.crs_note = "用户指定 (--crs)"
+            return self.crs_override
+        epsg = None
+        if prj_text:
+            epsg = C.crs_from_prj(prj_text)
+            if epsg:
+                rep.crs_note = "取自 .prj 文件"
+        elif info.get("crs"):
+            from pyproj import CRS
+
+            try:
+                epsg = CRS.from_user_input(info["crs"]).to_epsg()
+            except Exception:
+                epsg = None
+            if epsg:
+                rep.crs_note = "取自图层坐标系"
+        if epsg is None:
+            bounds = info.get("total_bounds")
+            if bounds is None or any(b is None or not np.isfinite(b) for b in bounds):
+                raise SourceError("没有坐标系信息，也无法从坐标推断 [no CRS and no coordinates]")
+            guess = C.infer_crs(tuple(bounds), county_lon=self.county_lon)
+            epsg = guess.epsg
+            rep.crs_note = f"推断：{guess.explanation}"
+            if guess.datum_assumed:
+                rep.notes.append("坐标本身不能说明大地基准，按 CGCS2000 处理 [datum assumed: CGCS2000]")
+        return epsg
+
+    def _transformer(self, src: int, rep: FileReport, bounds, helmert=None):
+        rep.crs = f"EPSG:{src}"
+        if src == self.srid and helmert is None:
+            tr = None
+        else:
+            t = C.transformer(src, self.srid, helmert7=helmert)
+            if t.warning:
+                rep.notes.append(t.warning)
+                self.result.notes.append(f"{rep.file}：{t.warning}")
+            tr = t.transformer
+        if bounds is not None:
+            xs = [bounds[0], bounds[2], bounds[0], bounds[2]]
+            ys = [bounds[1], bounds[1], bounds[3], bounds[3]]
+            if tr is not None:
+                xs, ys = tr.transform(xs, ys)
+            if not all(np.isfinite(xs)) or not all(np.isfinite(ys)):
+                raise SourceError(f"坐标无法转换到工作坐标系 EPSG:{self.srid}：坐标系可能有误 "
+                                  "[coordinates do not transform]")
+            C.check_extent((min(xs), min(ys), max(xs), max(ys)), self.extent, self.margin)
+        return tr
+
+    def _load_vector(self, ds: Dataset, rep: FileReport) -> None:
+        recode = None
+        read_enc = None
+        if ds.fmt == "shp":
+            choice = E.detect_encoding(ds.path, self.encoding)
+            read_enc = choice.read_encoding
+            rep.encoding = choice.encoding
+            rep.encoding_note = choice.detail
+            rep.notes += list(choice.warnings)
+            if choice.needs_recode:
+                def recode(v, _enc=choice.encoding):
+                    return E.recode_latin1(v, _enc)
+        else:
+            rep.encoding = "utf-8"
+        info = vector_info(ds, read_enc)
+        gtype = info.get("geometry_type") or ""
+        total = int(info.get("features") or 0)
+        if self.kind.geometry != "none" and gtype in NON_POLYGON:
+            raise SourceError(f"图层几何类型为 {gtype}，{self.kind.label}必须是面（Polygon） "
+                              f"[a {gtype} layer cannot be loaded as parcels]")
+        tr = None
+        if self.kind.geometry != "none" and gtype:
+            prj = ds.path.with_suffix(".prj") if ds.fmt == "shp" else None
+            prj_text = prj.read_text(errors="replace") if prj is not None and prj.exists() else None
+            src = self._crs_for(ds, rep, info, prj_text)
+            tr = self._transformer(src, rep, info.get("total_bounds"))
+        plans = None
+        for chunk in read_vector(ds, read_enc, recode):
+            if plans is None:
+                names = list(chunk.records[0].keys()) if chunk.records else []
+                plans, extra_names = self._plan(names, rep, chunk)
+            if self.kind.geometry != "none" and chunk.geoms is not None:
+                chunk.geoms = transform(chunk.geoms, tr)
+            elif self.kind.geometry == "none":
+                chunk.geoms = None
+            self._stage_chunk(ds, rep, chunk, plans, extra_names)
+            self.progress.show(ds.display, rep.rows_read, total)
+
+    def _load_bubiao(self, ds: Dataset, rep: FileReport) -> None:
+        bf = read_bubiao(ds, self.encoding)
+        rep.encoding = bf.encoding
+        rep.notes += list(bf.warnings)
+        if self.kind.geometry == "none":
+            raise SourceError(f"部标坐标文件只含地块图形，不能作为 {self.kind.name} 类数据导入 "
+                              "[a 部标 TXT holds parcels only]")
+        helmert = C.parse_helmert(bf.header.get("转换参数"))
+        if self.crs_override:
+            src = self.crs_override
+            rep.crs_note = "用户指定 (--crs)"
+        else:
+            geoms = np.array([p.geometry for p in bf.parcels], dtype=object)
+            bounds = shapely.total_bounds(geoms) if len(geoms) else None
+            src = C.crs_from_bubiao_header(bf.header)
+            if src is None and bounds is not None:
+                guess = C.infer_crs(tuple(bounds), county_lon=self.county_lon,
+                                    declared_zone=C._int_in(str(bf.header.get("带号", ""))),
+                                    datum_hint=bf.header.get("坐标系"))
+                src = guess.epsg
+                rep.crs_note = f"推断：{guess.explanation}"
+            else:
+                rep.crs_note = f"取自文件头（坐标系={bf.header.get('坐标系', '')}，带号={bf.header.get('带号', '')}）"
+        geoms = np.array([p.geometry for p in bf.parcels], dtype=object)
+        bounds = shapely.total_bounds(geoms) if len(geoms) else None
+        tr = self._transformer(src, rep, bounds, helmert)
+        if helmert:
+            rep.notes.append("使用文件中的七参数（转换参数）转换坐标")
+        records = []
+        for p in bf.parcels:
+            rec = {"地块编号": p.number, "地块名称": p.name, "地块用途": p.use, "地类编码": p.class_code,
+                   "图幅号": p.sheet, "地块面积": p.area_ha, "_line": p.line_no}
+            for k, v in bf.header.items():
+                if k not in ("转换参数",):
+                    rec.setdefault(f"头:{k}", v)
+            records.append(rec)
+        chunk = Chunk(records, transform(geoms, tr), 1)
+        names = list(records[0].keys()) if records else []
+        plans, extra_names = self._plan(names, rep, chunk, units={"地块面积": "公顷"})
+        self._stage_chunk(ds, rep, chunk, plans, extra_names)
+
+    def _load_table(self, ds: Dataset, rep: FileReport) -> None:
+        known = {F.normalize_name(a.alias) for a in self.aliases.entries}
+        chunk, names = read_table(ds, known, self.encoding)
+        rep.encoding = "utf-8" if ds.fmt == "xlsx" else (self.encoding or "自动")
+        chunk.geoms = None
+        plans, extra_names = self._plan(names, rep, chunk)
+        if self.kind.geometry == "required":
+            raise SourceError(f"表格没有图形，{self.kind.label}必须带图形导入 [geometry required]")
+        self._stage_chunk(ds, rep, chunk, plans, extra_names)
+
+    # -------------------------------------------------------------- field plan
+    def _plan(self, names: list[str], rep: FileReport, chunk: Chunk,
+              units: dict[str, str] | None = None) -> tuple[list[FieldPlan], list[str]]:
+        match = F.match_fields([n for n in names if not n.startswith("_")], self.kind.name, self.aliases)
+        rep.notes += match.messages
+        plans: list[FieldPlan] = []
+        used_cols: dict[str, FieldPlan] = {}
+        for source, canon in match.mapping.items():
+            if canon not in self.kind.columns or canon in self.sets:
+                continue
+            col, ctype = self.kind.columns[canon]
+            plan = FieldPlan(source, canon, col, ctype, (units or {}).get(source) or match.units.get(source))
+            prev = used_cols.get(col)
+            if prev is not None and (prev.canonical == col or canon != col):
+                continue  # e.g. 面积 and 征收面积 both present: the specific one wins
+            if prev is not None:
+                plans.remove(prev)
+            used_cols[col] = plan
+            plans.append(plan)
+        taken = {p.source for p in plans}
+        extra_names = [n for n in names if n not in taken and not n.startswith("_")]
+        for p in plans:
+            if p.ctype in ("ha", "m2") and not p.unit:
+                p.unit = self._infer_unit(p, chunk, rep)
+        mapped = ", ".join(f"{p.source}→{p.canonical}" for p in plans)
+        rep.notes.append(f"字段映射：{mapped or '无'}" + (f"；未映射（保留在 extra）：{', '.join(extra_names)}"
+                                                         if extra_names else ""))
+        missing = [c for c in self.kind.required if c not in {p.canonical for p in plans} and c not in self.sets
+                   and c not in self._derivable()]
+        if missing:
+            raise SourceError(f"缺少必需字段 {', '.join(missing)}（可用 --set 字段=值 补充，或 --mapping 指定） "
+                              "[required field missing]")
+        return plans, extra_names
+
+    def _derivable(self) -> set[str]:
+        # keys landdb can make up when the file lacks them
+        return {"parcel_no", "agreement_no"}
+
+    def _infer_unit(self, plan: FieldPlan, chunk: Chunk, rep: FileReport) -> str:
+        if chunk.geoms is not None and len(chunk.records):
+            vals, areas = [], []
+            for rec, g in zip(chunk.records[:2000], chunk.geoms[:2000]):
+                v = _safe_number(rec.get(plan.source))
+                if v and g is not None and not g.is_empty:
+                    vals.append(v)
+                    areas.append(g.area)
+            guess = F.infer_area_unit(vals, areas) if vals else None
+            if guess is not None:
+                unit, _ratio, explanation = guess
+                rep.notes.append(f"字段 {plan.source} 的面积单位：{explanation}")
+                return unit
+        rep.notes.append(f"字段 {plan.source} 未注明面积单位，按公顷处理 [area unit assumed: ha]")
+        return "公顷"
+
+    # -------------------------------------------------------------- one chunk
+    def _stage_chunk(self, ds: Dataset, rep: FileReport, chunk: Chunk, plans: list[FieldPlan],
+                     extra_names: list[str]) -> None:
+        kind = self.kind
+        geo = None
+        if kind.geometry != "none":
+            geoms = chunk.geoms if chunk.geoms is not None else np.full(len(chunk.records), None, dtype=object)
+            # in a vector layer every record must have its shape; only ledgers may lack geometry
+            required = kind.geometry == "required" or chunk.geoms is not None
+            geo = clean_geometries(geoms, required, self.max_area_change)
+            for i, change in geo.repaired.items():
+                rep.notes.append(f"第 {self._row(chunk, i)} 行几何图形自相交等问题已自动修复（面积变化 {change:.3%}） "
+                                 "[geometry repaired]")
+        set_plans = [(FieldPlan(f"--set {c}", c, *kind.columns[c]), v) for c, v in self.sets.items()]
+        geom_hex = None
+        if geo is not None:
+            ok = ~shapely.is_missing(geo.geoms)
+            geom_hex = np.full(len(geo.geoms), None, dtype=object)
+            if ok.any():
+                g = shapely.set_srid(geo.geoms[ok], self.srid)
+                geom_hex[ok] = shapely.to_wkb(g, hex=True, include_srid=True)
+        rows = []
+        for i, rec in enumerate(chunk.records):
+            row_no = self._row(chunk, i)
+            rep.rows_read += 1
+            self.result.n_read += 1
+            values: dict[str, object] = {}
+            bad: list[Problem] = []
+            for plan, raw in [(p, rec.get(p.source)) for p in plans] + set_plans:
+                try:
+                    v = convert_value(plan, raw)
+                except ValueError as e:
+                    bad.append(Problem(ds.display, row_no, plan.source, f"字段“{plan.source}”：{e}", rec))
+                    continue
+                if v is not None or plan.column not in values:
+                    values[plan.column] = v
+            if geo is not None and i in geo.problems:
+                bad.append(Problem(ds.display, row_no, "geometry", geo.problems[i], rec))
+            for canon in kind.required:
+                col = kind.columns[canon][0]
+                if values.get(col) in (None, "") and canon not in self._derivable() and \
+                        not any(b.field == self._source_of(plans, canon) for b in bad):
+                    bad.append(Problem(ds.display, row_no, self._source_of(plans, canon) or canon,
+                                       f"缺少必填字段 {canon}（{self._source_of(plans, canon) or '无此列'}）"
+                                       " [required value missing]", rec))
+            if not bad:
+                key_problem = self._keys(values, rec, row_no, geo.geoms[i] if geo is not None else None)
+                if key_problem:
+                    bad.append(Problem(ds.display, row_no, key_problem[0], key_problem[1], rec))
+            if bad:
+                rep.rows_rejected += 1
+                for b in bad:
+                    b.values = {k: v for k, v in rec.items() if not k.startswith("_")}
+                    self._reject(b)
+                continue
+            extra = {n: jsonable(rec.get(n)) for n in extra_names if rec.get(n) not in (None, "")}
+            values["extra"] = extra
+            values["row_no"] = row_no
+            values["src_file"] = ds.display
+            if geom_hex is not None:
+                values["geom"] = geom_hex[i]
+            rows.append([values.get(c) for c in self.copy_cols])
+        self._copy(rows)
+
+    @staticmethod
+    def _row(chunk: Chunk, i: int) -> int:
+        rec = chunk.records[i]
+        return int(rec["_line"]) if "_line" in rec else chunk.row0 + i
+
+    @staticmethod
+    def _source_of(plans: list[FieldPlan], canon: str) -> str | None:
+        return next((p.source for p in plans if p.canonical == canon), None)
+
+    def _keys(self, values: dict, rec: dict, row_no: int, geom) -> tuple[str, str] | None:
+        """Compute business keys; detect a key repeated inside the run."""
+        name = self.kind.name
+        if "ref_pzwh" in values and values.get("ref_pzwh"):
+            values["ref_pzwh_key"] = F.normalize_pzwh(values["ref_pzwh"])
+        if name == "approval":
+            values["pzwh_key"] = F.normalize_pzwh(values["pzwh"])
+            if not values.get("parcel_no"):
+                values["parcel_no"] = str(row_no)
+            key = (values["pzwh_key"], values["parcel_no"])
+            label = "批准文号+地块编号"
+        elif name == "supply":
+            for col, kk in (("dzjgh", "dzjgh"), ("contract_no", "contract_no"), ("allocation_no", "allocation_no")):
+                if values.get(col):
+                    values["supply_key"], values["key_kind"] = values[col], kk
+                    break
+            else:
+                c = geom.centroid if geom is not None else None
+                values["supply_key"] = surrogate(
+                    "S-", values.get("project_name"), values.get("land_user"), values.get("contract_date"),
+                    values.get("supply_method"), round(c.x) if c is not None else None,
+                    round(c.y) if c is not None else None)
+                values["key_kind"] = "surrogate"
+            key = (values["supply_key"],)
+            label = "电子监管号"
+        elif name == "acquisition":
+            c = geom.centroid if geom is not None else None
+            values["acq_key"] = values.get("announcement_no") or surrogate(
+                "A-", values.get("ref_pzwh_key"), values.get("acquisition_date"), values.get("acquired_area"),
+                round(c.x) if c is not None else None, round(c.y) if c is not None else None)
+            key = (values["acq_key"],)
+            label = "征收公告文号"
+        elif name == "agreement":
+            if not values.get("agreement_no"):
+                values["agreement_no"] = values["agreement_date"].isoformat()
+            key = (self._supply_ref(values), values["agreement_no"])
+            label = "补充协议编号"
+        elif name == "use":
+            key = (self._supply_ref(values), values.get("observed_date"))
+            label = "供地+巡查日期"
+        elif name == "supply_link":
+            key = (self._supply_ref(values), values.get("ref_pzwh_key"))
+            label = "供地+批准文号"
+        elif name == "withdrawal":
+            key = (values.get("ref_pzwh_key"), values.get("doc_no"))
+            label = "批准文号+撤回文号"
+        else:
+            cols = [self.kind.columns[c][0] if c in self.kind.columns else c for c in self.kind.key]
+            key = tuple(values.get(c) for c in cols)
+            label = "+".join(self.kind.key)
+        if name in ("agreement", "use", "supply_link", "idle_case") and not self._supply_ref(values):
+            return ("电子监管号", "缺少电子监管号（或合同编号、划拨决定书编号），无法关联供地 [no supply reference]")
+        prev = self.keys_seen.get(key)
+        if prev is not None:
+            return (label, f"{label} {' '.join(str(k) for k in key if k is not None)} 与 {prev[0]} 第 {prev[1]} 行"
+                           f"重复 [duplicate key in the import]")
+        self.keys_seen[key] = (self._current_file, row_no)
+        return None
+
+    @staticmethod
+    def _supply_ref(values: dict) -> str | None:
+        return values.get("ref_dzjgh") or values.get("ref_contract_no") or values.get("ref_allocation_no")
+
+    # -------------------------------------------------------------- SQL phase
+    def _finish_sql(self) -> None:
+        with self.conn.cursor() as cur:
+            self._resolve_parents(cur)
+            if self.result.rejects and self.on_error == "abort":
+                return
+            if self.result.rejects:
+                cur.execute("DELETE FROM stage WHERE (src_file, row_no) IN (SELECT unnest(%s::text[]), "
+                            "unnest(%s::int[]))", ([p.file for p in self.result.rejects],
+                                                   [p.row or 0 for p in self.result.rejects]))
+            cur.execute("ANALYZE stage")
+            getattr(self, f"_upsert_{self.kind.name}", self._upsert_generic)(cur)
+
+    def _stage_rejects(self, cur, sql: str, field_name: str, reason: str) -> None:
+        cur.execute(sql)
+        for src_file, row_no, shown in cur.fetchall():
+            self._reject(Problem(src_file, row_no, field_name, reason.format(shown), None))
+            for f in self.result.files:
+                if f.file == src_file:
+                    f.rows_rejected += 1
+
+    def _resolve_parents(self, cur) -> None:
+        cols = self.columns
+        if "ref_pzwh_key" in cols:
+            cur.execute("UPDATE stage s SET batch_id = b.id FROM landdb.approval_batch b "
+                        "WHERE b.pzwh_key = s.ref_pzwh_key")
+            if self.kind.parent == K.BATCH:
+                self._stage_rejects(
+                    cur, "SELECT src_file, row_no, ref_pzwh FROM stage WHERE batch_id IS NULL ORDER BY 1, 2",
+                    "批准文号", "批准文号 {} 在数据库中不存在，请先导入该批次 (approval) [unknown approval number]")
+        if "supply_id" in cols:
+            for ref, col in (("ref_dzjgh", "dzjgh"), ("ref_dzjgh", "supply_key"),
+                             ("ref_contract_no", "contract_no"), ("ref_allocation_no", "allocation_no")):
+                cur.execute(f"UPDATE stage s SET supply_id = x.id FROM landdb.supply x "
+                            f"WHERE s.supply_id IS NULL AND s.{ref} IS NOT NULL AND x.{col} = s.{ref}")
+            if self.kind.parent == K.SUPPLY:
+                self._stage_rejects(
+                    cur, "SELECT src_file, row_no, coalesce(ref_dzjgh, ref_contract_no, ref_allocation_no) "
+                         "FROM stage WHERE supply_id IS NULL ORDER BY 1, 2",
+                    "电子监管号", "供地 {} 在数据库中不存在，请先导入供地 (supply) [unknown supply]")
+        if self.kind.name == "disposal":
+            cur.execute("UPDATE stage s SET idle_case_id = i.id FROM landdb.idle_case i "
+                        "WHERE i.case_no = s.ref_case_no")
+            self._stage_rejects(
+                cur, "SELECT src_file, row_no, plan_no FROM stage "
+                     "WHERE batch_id IS NULL AND supply_id IS NULL AND idle_case_id IS NULL ORDER BY 1, 2",
+                "批准文号", "处置方案 {} 没有可关联的批次、供地或闲置认定 [plan refers to nothing known]")
+        if self.kind.name == "supply":
+            # a ledger row without 电子监管号 joins the supply already known by its contract number
+            for col in ("contract_no", "allocation_no"):
+                cur.execute(f"UPDATE stage s SET supply_key = x.supply_key, key_kind = x.key_kind "
+                            f"FROM landdb.supply x WHERE s.dzjgh IS NULL AND s.{col} IS NOT NULL "
+                            f"AND x.{col} = s.{col} AND s.supply_key <> x.supply_key")
+        if self.kind.parent == K.SUPPLY and self.kind.name != "idle_case":
+            # the same supply referred to by 电子监管号 in one row and by contract number in another
+            key = [c for c in self.kind.key if c != "supply_id"]
+            kcols = ", ".join(self.kind.columns[c][0] if c in self.kind.columns else c for c in key)
+            if kcols:
+                self._stage_rejects(
+                    cur, f"SELECT src_file, row_no, supply_id FROM (SELECT *, row_number() OVER "
+                         f"(PARTITION BY supply_id, {kcols} ORDER BY src_file, row_no) n FROM stage "
+                         f"WHERE supply_id IS NOT NULL) d WHERE n > 1",
+                    "电子监管号", "与本次导入中另一行指向同一供地的同一记录，重复 [duplicate record]")
+
+    def _data_columns(self) -> list[str]:
+        """Table columns that some source of this run carried (plus geometry when present)."""
+        cur = self.conn.cursor()
+        cols = []
+        for c, _t in self.columns.items():
+            if c in ("row_no", "src_file", "extra", "pzwh_key") or c.startswith("ref_"):
+                continue
+            if c == "geom":
+                cur.execute("SELECT bool_or(geom IS NOT NULL) FROM stage")
+                if cur.fetchone()[0]:
+                    cols.append(c)
+                continue
+            cur.execute(f"SELECT bool_or({c} IS NOT NULL) FROM stage")
+            if cur.fetchone()[0] or c in self._mapped_columns:
+                cols.append(c)
+        return cols
+
+    def _upsert(self, cur, table: str, conflict: tuple[str, ...], cols: list[str], source: str = "stage",
+                where: str = "") -> tuple[int, int]:
+        lineage = ["import_run_id", "src_file", "src_row", "extra"]
+        data = [c for c in cols if c not in conflict]
+        ins_cols = list(dict.fromkeys([*conflict, *data]))
+        sel = [f"s.{c}" for c in ins_cols] + [str(self.result.run_id), "s.src_file", "s.row_no", "s.extra"]
+        sets = [f"{c} = excluded.{c}" for c in data] + [
+            "import_run_id = excluded.import_run_id", "src_file = excluded.src_file",
+            "src_row = excluded.src_row", "extra = t.extra || excluded.extra"]
+        changed = " OR ".join(
+            [f"t.{c} IS DISTINCT FROM excluded.{c}" for c in data] + ["(t.extra || excluded.extra) <> t.extra"])
+        sql = (f"INSERT INTO landdb.{table} AS t ({', '.join(ins_cols + lineage)}) "
+               f"SELECT {', '.join(sel)} FROM {source} s {where} ORDER BY s.src_file, s.row_no "
+               f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {', '.join(sets)} WHERE {changed} "
+               f"RETURNING (xmax = 0)")
+        cur.execute(sql)
+        flags = [r[0] for r in cur.fetchall()]
+        ins, upd = sum(flags), len(flags) - sum(flags)
+        return ins, upd
+
+    def _count(self, ins: int, upd: int, records: int | None = None) -> None:
+        self.result.n_inserted += ins
+        self.result.n_updated += upd
+        n = records
+        if n is None:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM stage")
+                n = cur.fetchone()[0]
+        self.result.n_unchanged = max(0, n - ins - upd)
+
+    @property
+    def _mapped_columns(self) -> set[str]:
+        return {self.kind.columns[c][0] for c in self.sets}
+
+    def _upsert_generic(self, cur) -> None:
+        table = self.kind.table
+        conflict = tuple(self.kind.columns[c][0] if c in self.kind.columns else c for c in self.kind.key)
+        cols = [c for c in self._data_columns() if c not in conflict]
+        if self.kind.name in ("supply_link", "agreement", "use", "idle_case") and "supply_id" not in conflict:
+            cols.append("supply_id")
+        if self.kind.name == "disposal":
+            cols += [c for c in ("batch_id", "supply_id", "idle_case_id") if c not in cols]
+        ins, upd = self._upsert(cur, table, conflict, cols)
+        self._count(ins, upd)
+
+    def _upsert_supply(self, cur) -> None:
+        cols = [c for c in self._data_columns() if c != "supply_key"]
+        ins, upd = self._upsert(cur, "supply", ("supply_key",), cols)
+        self._count(ins, upd)
+
+    def _upsert_approval(self, cur) -> None:
+        batch_cols = [c for c in ("pzwh", "approval_date", "authority", "batch_type", "approved_area",
+                                  "batch_name", "township", "admin_code") if c in self._data_columns()]
+        aggs = ", ".join(f"(array_agg({c} ORDER BY src_file, row_no) FILTER (WHERE {c} IS NOT NULL))[1] AS {c}"
+                         for c in batch_cols if c != "pzwh")
+        cur.execute(
+            "CREATE TEMP TABLE stage_batch ON COMMIT DROP AS SELECT pzwh_key, "
+            "(array_agg(pzwh ORDER BY src_file, row_no))[1] AS pzwh, "
+            f"{aggs + ',' if aggs else ''} min(src_file) AS src_file, min(row_no) AS row_no, "
+            "'{}'::jsonb AS extra FROM stage GROUP BY pzwh_key")
+        b_ins, b_upd = self._upsert(cur, "approval_batch", ("pzwh_key",), batch_cols or ["pzwh"],
+                                    source="stage_batch")
+        cur.execute("UPDATE stage s SET batch_id = b.id FROM landdb.approval_batch b WHERE b.pzwh_key = s.pzwh_key")
+        parcel_cols = [c for c in ("parcel_name", "land_use", "dlbm", "sheet_no", "land_ownership",
+                                   "declared_area", "geom") if c in self._data_columns()]
+        cur.execute("SELECT count(*), count(geom) FROM stage")
+        n_all, n_geom = cur.fetchone()
+        p_ins = p_upd = 0
+        if n_geom:
+            p_ins, p_upd = self._upsert(cur, "approval_parcel", ("batch_id", "parcel_no"), parcel_cols,
+                                        where="WHERE s.geom IS NOT NULL")
+            cur.execute(
+                "UPDATE landdb.approval_batch b SET geom = u.g FROM ("
+                "  SELECT p.batch_id, ST_Multi(ST_CollectionExtract(ST_UnaryUnion(ST_Collect(p.geom)), 3)) g"
+                "  FROM landdb.approval_parcel p WHERE p.batch_id IN (SELECT DISTINCT batch_id FROM stage)"
+                "  GROUP BY p.batch_id) u WHERE b.id = u.batch_id AND b.geom IS DISTINCT FROM u.g")
+        self.result.notes.append(f"批次：新增 {b_ins}，更新 {b_upd}；地块：新增 {p_ins}，更新 {p_upd}")
+        if n_geom:
+            self._count(p_ins, p_upd, n_geom)
+            self.result.n_inserted += b_ins
+            self.result.n_updated += b_upd
+        else:
+            self._count(b_ins, b_upd, n_all)
+
+    # -------------------------------------------------------------- decision
+    def _decide(self) -> None:
+        r = self.result
+        if r.rejects and self.on_error == "abort":
+            self.conn.rollback()
+            r.status = "aborted"
+            r.n_inserted = r.n_updated = r.n_unchanged = 0
+            r.notes.append(f"有 {len({(p.file, p.row) for p in r.rejects})} 条记录被拒收，按 --on-error abort "
+                           "未导入任何数据 [nothing loaded]")
+        elif self.dry_run:
+            self.conn.rollback()
+            r.status = "dry_run"
+            r.notes.append("试运行 (--dry-run)：未写入任何数据 [dry run, nothing written]")
+        else:
+            self.conn.commit()
+            r.status = "loaded" if (r.n_inserted or r.n_updated) else "unchanged"
+
+    @property
+    def _current_file(self) -> str:
+        return self.result.files[-1].file if self.result.files else ""
+
+
+def _safe_number(v: object) -> float | None:
+    try:
+        return F.parse_number(v)
+    except ValueError:
+        return None
+
+
+def run_import(target, kind: str, paths: list[str | Path], **options) -> ImportResult:
+    """Import files of one KIND into the database of ``target`` (a :class:`landdb.db.Target`)."""
+    from .. import db
+
+    conn = db.connect(target)
+    log_conn = db.connect(target)
+    log_conn.autocommit = True
+    try:
+        return Importer(conn, log_conn, kind, **options).run(paths)
+    finally:
+        conn.close()
+        log_conn.close()
+
+
+def import_with(conn, log_conn, kind: str, paths: list[str | Path], **options) -> ImportResult:
+    """Import with connections the caller holds (``log_conn`` must be autocommit)."""
+    return Importer(conn, log_conn, kind, **options).run(paths)
+
+
+__all__ = ["FileReport", "ImportResult", "import_with", "run_import"]

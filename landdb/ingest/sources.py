@@ -1,0 +1,275 @@
+"""Find the datasets in what the user named, and read each in chunks of records.
+
+PATH may be files, folders (every readable dataset inside, recursively) or zip archives
+(extracted to a temporary folder and read like a folder). A chunk is a list of records under
+the file's own field names, with their geometries (shapely, in the file's CRS) and the 1-based
+row number of the first record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import shapely
+
+from ..errors import LanddbError
+
+VECTOR_EXT = {".shp": "shp", ".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson"}
+TABLE_EXT = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv"}
+SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml", ".qmd", ".md",
+            ".pdf", ".doc", ".docx", ".xls"}
+CHUNK = 50_000
+
+
+class SourceError(LanddbError):
+    """A file that cannot be read at all (the whole file is refused)."""
+
+
+@dataclass
+class Dataset:
+    """One readable dataset: a shapefile, a GeoPackage layer, a 部标 TXT, a sheet…"""
+
+    display: str  # how the user knows it: a path, "x.zip!a/b.shp", "x.gpkg:layer"
+    path: Path  # the real file on disk
+    fmt: str  # shp, gpkg, geojson, bubiao, xlsx, csv
+    layer: str | None = None
+    members: list[Path] = field(default_factory=list)  # files that make it up, for hashing
+
+    def sha256(self) -> str:
+        h = hashlib.sha256()
+        for p in sorted(self.members or [self.path]):
+            h.update(p.suffix.lower().encode())
+            with open(p, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        return h.hexdigest()
+
+
+@dataclass
+class Chunk:
+    records: list[dict]
+    geoms: np.ndarray | None  # shapely geometries (None entries for missing), or None
+    row0: int
+
+
+def _is_bubiao(path: Path) -> bool:
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return False
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = head.decode(enc, errors="ignore")
+        except LookupError:
+            continue
+        if "[地块坐标]" in text or "[属性描述]" in text:
+            return True
+    return False
+
+
+def discover(paths: list[str | Path], workdir: Path | None = None) -> list[Dataset]:
+    """Every dataset under the given paths, in a stable order."""
+    out: list[Dataset] = []
+    tmp = workdir
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise SourceError(f"文件或文件夹不存在：{p} [no such file or folder]")
+        if p.is_dir():
+            files = sorted(x for x in p.rglob("*") if x.is_file())
+            out += _datasets_in(files, base=p, label=str(p))
+        elif p.suffix.lower() == ".zip":
+            if tmp is None:
+                tmp = Path(tempfile.mkdtemp(prefix="landdb-zip-"))
+            dest = tmp / f"{len(out)}_{p.stem}"
+            try:
+                with zipfile.ZipFile(p) as z:
+                    z.extractall(dest)
+            except zipfile.BadZipFile as e:
+                raise SourceError(f"{p}：不是有效的 zip 压缩包 [bad zip file]") from e
+            files = sorted(x for x in dest.rglob("*") if x.is_file())
+            out += _datasets_in(files, base=dest, label=f"{p}!")
+        else:
+            found = _datasets_in([p], base=p.parent, label=str(p.parent), explicit=True)
+            out += found
+    return out
+
+
+def _datasets_in(files: list[Path], base: Path, label: str, explicit: bool = False) -> list[Dataset]:
+    out = []
+    for f in files:
+        ext = f.suffix.lower()
+        shown = str(f) if explicit else (
+            label + str(f.relative_to(base)) if label.endswith("!")
+            else str(Path(label) / f.relative_to(base)))
+        if ext == ".shp":
+            members = [f] + [s for s in (f.with_suffix(x) for x in (".dbf", ".shx", ".prj", ".cpg"))
+                             if s.exists()]
+            if not f.with_suffix(".dbf").exists() and not f.with_suffix(".DBF").exists():
+                raise SourceError(f"{shown}：缺少属性表 .dbf 文件 [missing .dbf]")
+            out.append(Dataset(shown, f, "shp", members=members))
+        elif ext == ".gpkg":
+            import pyogrio
+
+            try:
+                layers = pyogrio.list_layers(f)
+            except Exception as e:
+                raise SourceError(f"{shown}：无法打开 GeoPackage：{e} [cannot open]") from e
+            for name, _gtype in layers:
+                out.append(Dataset(f"{shown}:{name}", f, "gpkg", layer=str(name), members=[f]))
+        elif ext in (".geojson", ".json"):
+            out.append(Dataset(shown, f, "geojson", members=[f]))
+        elif ext == ".txt":
+            if _is_bubiao(f):
+                out.append(Dataset(shown, f, "bubiao", members=[f]))
+            elif explicit:
+                raise SourceError(f"{shown}：不是部标坐标文件（缺少 [地块坐标]） [not a 部标 TXT]")
+        elif ext in TABLE_EXT:
+            if f.name.startswith("~$"):
+                continue  # Excel's lock file
+            out.append(Dataset(shown, f, TABLE_EXT[ext], members=[f]))
+        elif explicit and ext not in SIDECARS:
+            raise SourceError(f"{shown}：不支持的文件类型 {ext} [unsupported file type]")
+        elif explicit:
+            raise SourceError(f"{shown}：这是附属文件，请给出 .shp 文件 [give the .shp, not {ext}]")
+    return out
+
+
+# ------------------------------------------------------------------------------ vector
+def check_shapefile(ds: Dataset) -> None:
+    """A .shp shorter than its header says was cut off in transfer: refuse it, naming the sizes
+    (GDAL would read the part that is there and say nothing)."""
+    import struct
+
+    size = ds.path.stat().st_size
+    with open(ds.path, "rb") as f:
+        head = f.read(100)
+    if len(head) < 100 or struct.unpack(">i", head[:4])[0] != 9994:
+        raise SourceError(f"{ds.display}：无法读取：不是有效的 .shp 文件（文件头损坏） [not a valid .shp]")
+    declared = struct.unpack(">i", head[24:28])[0] * 2
+    if size < declared:
+        raise SourceError(f"{ds.display}：无法读取：.shp 文件不完整（被截断），文件头声明 {declared:,} 字节，"
+                          f"实际只有 {size:,} 字节 [truncated .shp]")
+
+
+def vector_info(ds: Dataset, encoding: str | None) -> dict:
+    import pyogrio
+
+    if ds.fmt == "shp":
+        check_shapefile(ds)
+    try:
+        return pyogrio.read_info(ds.path, layer=ds.layer, encoding=encoding,
+                                 force_feature_count=True, force_total_bounds=True)
+    except Exception as e:  # GDAL's errors are specific enough; name the file
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SourceError(f"{ds.display}：无法读取（文件可能已损坏或不完整）：{msg} "
+                          "[cannot read: damaged or truncated file?]") from e
+
+
+def read_vector(ds: Dataset, encoding: str | None, recode=None,
+                chunk: int = CHUNK) -> Iterator[Chunk]:
+    """Stream a vector dataset through Arrow in chunks; WKB geometries become shapely."""
+    import pyogrio
+
+    row = 1
+    try:
+        with pyogrio.open_arrow(ds.path, layer=ds.layer, encoding=encoding, batch_size=chunk,
+                                use_pyarrow=True) as (meta, reader):
+            geom_col = meta.get("geometry_name") or "wkb_geometry"
+            for batch in reader:
+                names = [n for n in batch.schema.names if n != geom_col]
+                n = batch.num_rows
+                cols = {name: batch.column(name).to_pylist() for name in names}
+                if recode is not None:
+                    cols = {recode(k): [recode(v) for v in vals] for k, vals in cols.items()}
+                records = [{k: cols[k][i] for k in cols} for i in range(n)]
+                geoms = None
+                if geom_col in batch.schema.names:
+                    wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
+                    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+                yield Chunk(records, geoms, row)
+                row += n
+    except LanddbError:
+        raise
+    except Exception as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SourceError(f"{ds.display}：读取到第 {row} 行附近失败：{msg} "
+                          f"[read failed near row {row}]") from e
+
+
+# ------------------------------------------------------------------------------ 部标 TXT
+def read_bubiao(ds: Dataset, encoding: str | None):
+    from ..formats.bubiao import read_bubiao as _read
+
+    return _read(ds.path, encoding=encoding)
+
+
+# ------------------------------------------------------------------------------ tables
+def _header_score(cells: list, known: set[str]) -> int:
+    from ..fields import normalize_name
+
+    return sum(1 for c in cells if isinstance(c, str) and normalize_name(c) in known)
+
+
+def read_table(ds: Dataset, known_names: set[str], encoding: str | None = None) -> tuple[Chunk, list[str]]:
+    """An Excel sheet or CSV as one chunk. The header is the first row (of the first 15) that
+    names the most known fields: ledgers often start with a title row."""
+    rows = _table_rows(ds, encoding)
+    best, best_i = -1, 0
+    for i, r in enumerate(rows[:15]):
+        s = _header_score(list(r), known_names)
+        if s > best:
+            best, best_i = s, i
+    if not rows:
+        return Chunk([], None, 1), []
+    header = [("" if c is None else str(c).strip()) for c in rows[best_i]]
+    names = []
+    for i, h in enumerate(header):
+        names.append(h if h else f"列{i + 1}")
+    records = []
+    for r in rows[best_i + 1:]:
+        if all(c is None or (isinstance(c, str) and not c.strip()) for c in r):
+            continue
+        rec = {names[i]: (r[i] if i < len(r) else None) for i in range(len(names)) if header[i]}
+        records.append(rec)
+    # row numbers as the user sees them in Excel: header row + 1
+    return Chunk(records, None, best_i + 2), [n for n, h in zip(names, header) if h]
+
+
+def _table_rows(ds: Dataset, encoding: str | None) -> list[tuple]:
+    if ds.fmt == "csv":
+        import csv
+        import io
+
+        data = ds.path.read_bytes()
+        enc = encoding
+        if enc is None:
+            try:
+                data.decode("utf-8")
+                enc = "utf-8-sig"
+            except UnicodeDecodeError:
+                enc = "gb18030"
+        text = data.decode(enc)
+        return [tuple(c if c != "" else None for c in r) for r in csv.reader(io.StringIO(text))]
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(ds.path, read_only=True, data_only=True)
+    except Exception as e:
+        raise SourceError(f"{ds.display}：无法打开 Excel 文件：{e} [cannot open workbook]") from e
+    try:
+        ws = wb[ds.layer] if ds.layer else wb.worksheets[0]
+        rows = []
+        for r in ws.iter_rows(values_only=True):
+            rows.append(tuple(v.date() if isinstance(v, dt.datetime) and v.time() == dt.time()
+                              else v for v in r))
+        return rows
+    finally:
+        wb.close()
