@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(VENV)/bin/landdb demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,7 @@
+"""QGIS plugin entry point."""
+
+
+def classFactory(iface):
+    from .plugin import LanddbPlugin
+
+    return LanddbPlugin(iface)
