@@ -174,11 +174,13 @@ def test_plain_sql_edit_is_in_history_with_the_role(connect, people):
     assert [r[0] for r in rows] == ["I", "U", "D"], "a no-op update must not be recorded"
     assert {r[1] for r in rows} == {"t_editor"}
     ins, upd, dele = rows
-    assert ins[3]["land_user"] == "甲公司"
+    assert ins[3] is None, "an insert's values are the row itself"
     assert upd[2] == {"land_user": "甲公司", "price": 500}
     assert upd[3] == {"land_user": "乙公司", "price": 520}
     assert dele[2]["land_user"] == "乙公司"
-    assert dele[2]["geom"]["type"] == "MultiPolygon", "a deleted row keeps its geometry"
+    with connect(people["viewer"]).cursor() as cur:
+        cur.execute("SELECT ST_Area(ST_GeomFromEWKB(decode(%s, 'hex')))", (dele[2]["geom"],))
+        assert cur.fetchone()[0] == pytest.approx(10_000.0), "a deleted row keeps its geometry"
 
 
 def test_row_as_of_rebuilds_a_past_state(connect):
@@ -198,6 +200,8 @@ def test_row_as_of_rebuilds_a_past_state(connect):
     with conn.cursor() as cur:
         cur.execute("SELECT landdb.row_as_of('supply', %s, %s) ->> 'land_user'", (sid, t1))
         assert cur.fetchone()[0] == "初始"
+        cur.execute("SELECT landdb.row_as_of('supply', %s, '2000-01-01')", (sid,))
+        assert cur.fetchone()[0] is None, "before its insert the row did not exist"
         cur.execute("SELECT landdb.row_as_of('supply', %s, now()) ->> 'land_user'", (sid,))
         assert cur.fetchone()[0] == "变更后"
     conn.rollback()

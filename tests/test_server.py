@@ -101,9 +101,9 @@ def test_upgrade_status_and_roles_on_a_bureau_server(server):
     zhang.close()
     li = psycopg2.connect(_dsn(server, user="li_si", password="l"))
     with li.cursor() as cur:
-        cur.execute("SELECT op, changed_by, new_values ->> 'land_user' FROM landdb.history "
-                    "WHERE table_name = 'supply' ORDER BY id")
-        assert cur.fetchall() == [("I", "zhang_san", "丙公司"), ("U", "zhang_san", "丁公司")]
+        cur.execute("SELECT op, changed_by, old_values ->> 'land_user', new_values ->> 'land_user' "
+                    "FROM landdb.history WHERE table_name = 'supply' ORDER BY id")
+        assert cur.fetchall() == [("I", "zhang_san", None, None), ("U", "zhang_san", "丙公司", "丁公司")]
         with pytest.raises(psycopg2.errors.InsufficientPrivilege):
             cur.execute("DELETE FROM landdb.supply")
     li.close()
