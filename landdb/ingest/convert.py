@@ -169,8 +169,13 @@ def clean_geometries(geoms: np.ndarray, required: bool, max_area_change: float) 
             repaired[int(i)] = change
             valid[i] = True
     ok = poly & valid
-    if ok.any():
-        out[ok] = [g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g]) for g in geoms2[ok]]
+    single = ok & (shapely.get_type_id(geoms2) == 3)
+    multi = ok & ~single
+    if single.any():
+        idx = np.flatnonzero(single)
+        out[idx] = shapely.multipolygons(geoms2[idx], indices=np.arange(len(idx)))
+    if multi.any():
+        out[multi] = geoms2[multi]
     return GeomResult(out, problems, repaired)
 
 
@@ -187,4 +192,83 @@ def transform(geoms: np.ndarray, transformer) -> np.ndarray:
     out = geoms.copy()
     if mask.any():
         out[mask] = shapely.transform(geoms[mask], fn)
+    return out
+
+
+# ------------------------------------------------------------------------------ columns
+def _is_arrow(values: object) -> bool:
+    return hasattr(values, "dictionary_encode")
+
+
+def distinct(values: object, recode=None) -> tuple[list, np.ndarray]:
+    """The distinct values of a column and, per row, the index of its value (-1 for null)."""
+    if _is_arrow(values):
+        import pyarrow as pa
+
+        if pa.types.is_dictionary(values.type):
+            enc = values
+        else:
+            enc = values.dictionary_encode()
+        uniq = enc.dictionary.to_pylist()
+        codes = enc.indices.to_numpy(zero_copy_only=False)
+        codes = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1, codes).astype(np.int64)
+    else:
+        memo: dict = {}
+        uniq = []
+        codes = np.empty(len(values), dtype=np.int64)
+        for i, v in enumerate(values):
+            if v is None:
+                codes[i] = -1
+                continue
+            k = (type(v), v)
+            j = memo.get(k)
+            if j is None:
+                j = memo[k] = len(uniq)
+                uniq.append(v)
+            codes[i] = j
+    if recode is not None:
+        uniq = [recode(u) if isinstance(u, str) else u for u in uniq]
+    return uniq, codes
+
+
+def convert_column(plan: FieldPlan, values: object, recode=None) -> tuple[np.ndarray, dict[int, str]]:
+    """A whole column → converted values (object array) and errors by row index.
+
+    Each distinct value is converted once: dates, areas and enumerations repeat a lot.
+    """
+    uniq, codes = distinct(values, recode)
+    conv = np.empty(len(uniq) + 1, dtype=object)
+    bad: dict[int, str] = {}
+    for j, u in enumerate(uniq):
+        try:
+            conv[j] = convert_value(plan, u)
+        except ValueError as e:
+            bad[j] = str(e)
+            conv[j] = None
+    conv[-1] = None
+    out = conv[codes]  # code -1 picks the trailing None
+    errors: dict[int, str] = {}
+    if bad:
+        for i in np.flatnonzero(np.isin(codes, list(bad))):
+            errors[int(i)] = bad[int(codes[i])]
+    return out, errors
+
+
+def json_objects(columns: dict[str, object], n: int, recode=None) -> np.ndarray:
+    """Per row, a JSON object of the given columns' non-empty values (the ``extra`` column)."""
+    import json
+
+    out = np.full(n, "{}", dtype=object)
+    if not columns or n == 0:
+        return out
+    conv = {}
+    for name, col in columns.items():
+        uniq, codes = distinct(col, recode)
+        enc = np.array([json.dumps(jsonable(u), ensure_ascii=False, default=str) for u in uniq] + [""], dtype=object)
+        conv[json.dumps(name, ensure_ascii=False)] = (enc, codes)
+    for i in range(n):
+        parts = [f"{k}:{enc[codes[i]]}" for k, (enc, codes) in conv.items()
+                 if codes[i] >= 0 and enc[codes[i]] not in ('""', "null")]
+        if parts:
+            out[i] = "{" + ",".join(parts) + "}"
     return out

@@ -30,11 +30,24 @@ from .. import fields as F
 from .. import migrate
 from ..errors import LanddbError
 from . import kinds as K
-from .convert import FieldPlan, Problem, clean_geometries, convert_value, jsonable, surrogate, transform
+from .convert import (
+    FieldPlan,
+    Problem,
+    clean_geometries,
+    convert_column,
+    convert_value,
+    json_objects,
+    jsonable,
+    surrogate,
+    transform,
+)
 from .sources import Chunk, Dataset, SourceError, discover, read_bubiao, read_table, read_vector, vector_info
 
 SQLTYPE = {"text": "text", "date": "date", "ha": "numeric(14,4)", "wan": "numeric(16,4)",
            "num": "numeric", "int": "integer", "m2": "double precision"}
+DERIVABLE = {"parcel_no", "agreement_no"}  # keys landdb makes up when a file lacks them
+# Kinds whose records go straight into their table on an initial load (nothing to resolve).
+DIRECT_KINDS = {"supply", "rs_patch", "survey", "admin", "zone"}
 NON_POLYGON = ("Point", "LineString", "MultiPoint", "MultiLineString", "Point Z", "LineString Z",
                "MultiPoint Z", "MultiLineString Z")
 
@@ -105,6 +118,57 @@ def _copy_text(v: object) -> str:
         v = json.dumps(v, ensure_ascii=False, default=str)
     s = v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else str(v)
     return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _nulls(values: np.ndarray) -> np.ndarray:
+    """Mask of missing values (None or empty string) in an object array."""
+    return np.array([v is None or v == "" for v in values], dtype=bool)
+
+
+class CopyThread:
+    """Sends Arrow tables to PostgreSQL with COPY … (FORMAT csv) on a thread of its own, so
+    reading and checking the next chunk (Python) overlaps with loading this one (the server)."""
+
+    def __init__(self, conn: psycopg2.extensions.connection, sql: str) -> None:
+        import queue
+        import threading
+
+        self.conn, self.sql = conn, sql
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._work, daemon=True)
+        self.thread.start()
+
+    def _work(self) -> None:
+        import pyarrow.csv as pacsv
+
+        while True:
+            table = self.queue.get()
+            if table is None:
+                return
+            if self.error is not None:
+                continue
+            try:
+                buf = io.BytesIO()
+                pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+                buf.seek(0)
+                with self.conn.cursor() as cur:
+                    cur.copy_expert(self.sql, buf, size=1 << 20)
+            except BaseException as e:  # re-raised in the main thread
+                self.error = e
+
+    def put(self, table) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(table)
+
+    def close(self) -> None:
+        """Wait for every queued table to be loaded; raise what went wrong."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 class Importer:
@@ -193,6 +257,8 @@ class Importer:
         self._settings()
         self._open_run(paths)
         try:
+            with self.conn.cursor() as cur:
+                cur.execute("SET temp_buffers = '1GB'")  # the stage stays in memory
             datasets = discover(paths)
             if not datasets:
                 raise SourceError("给定路径中没有可读的数据文件 (.shp .gpkg .geojson .txt .xlsx .csv) "
@@ -204,12 +270,14 @@ class Importer:
             self._finish_sql()
             self._decide()
         except LanddbError as e:
+            self._stop_copier()
             self.conn.rollback()
             self.result.status = "failed"
             self.result.notes.append(str(e))
             self._close_run(str(e))
             raise
         except BaseException as e:
+            self._stop_copier()
             self.conn.rollback()
             self.result.status = "failed"
             self._close_run(f"{type(e).__name__}: {e}")
@@ -277,23 +345,33 @@ class Importer:
         return cols
 
     def _create_stage(self) -> None:
+        """The temporary stage, or — on an initial load of a kind with nothing to resolve — the
+        table itself: its rows' keys are checked for repeats here and every constraint is still
+        the database's own."""
         self.columns = self._stage_columns()
         self.copy_cols = [c for c in self.columns if c not in ("batch_id", "supply_id", "idle_case_id")]
-        ddl = ", ".join(f"{c} {t}" for c, t in self.columns.items())
+        table = self.kind.table
         with self.conn.cursor() as cur:
+            self.direct = False
+            if self.kind.name in DIRECT_KINDS:
+                cur.execute(f"LOCK TABLE landdb.{table} IN SHARE ROW EXCLUSIVE MODE")
+                cur.execute(f"SELECT NOT EXISTS (SELECT 1 FROM landdb.{table})")
+                self.direct = cur.fetchone()[0]
+            ddl = ", ".join(f"{c} {t}" for c, t in self.columns.items())
             cur.execute(f"CREATE TEMP TABLE stage ({ddl}) ON COMMIT DROP")
+        if self.direct:
+            self.copy_cols.append("import_run_id")
+            names = ["src_row" if c == "row_no" else c for c in self.copy_cols]
+            sql = f"COPY landdb.{table} ({', '.join(names)}) FROM STDIN (FORMAT csv)"
+        else:
+            sql = f"COPY stage ({', '.join(self.copy_cols)}) FROM STDIN (FORMAT csv)"
+        self.copier = CopyThread(self.conn, sql)
 
-    def _copy(self, rows: list[list]) -> None:
-        if not rows:
-            return
-        buf = io.StringIO()
-        for r in rows:
-            buf.write("\t".join(_copy_text(v) for v in r))
-            buf.write("\n")
-        buf.seek(0)
-        with self.conn.cursor() as cur:
-            cur.copy_expert(f"COPY stage ({', '.join(self.copy_cols)}) FROM STDIN", buf)
-        self.n_staged += len(rows)
+    def _copy(self, table) -> None:
+        """Queue an Arrow table (columns = copy_cols) for COPY; Python goes on with the next chunk."""
+        if table.num_rows:
+            self.copier.put(table)
+            self.n_staged += table.num_rows
 
     # -------------------------------------------------------------- one dataset
     def _load_dataset(self, ds: Dataset) -> None:
@@ -396,12 +474,11 @@ class Importer:
         plans = None
         for chunk in read_vector(ds, read_enc, recode):
             if plans is None:
-                names = list(chunk.records[0].keys()) if chunk.records else []
-                plans, extra_names = self._plan(names, rep, chunk)
-            if self.kind.geometry != "none" and chunk.geoms is not None:
-                chunk.geoms = transform(chunk.geoms, tr)
-            elif self.kind.geometry == "none":
+                plans, extra_names = self._plan(list(chunk.columns), rep, chunk)
+            if self.kind.geometry == "none":
                 chunk.geoms = None
+            elif chunk.geoms is not None:
+                chunk.geoms = transform(chunk.geoms, tr)
             self._stage_chunk(ds, rep, chunk, plans, extra_names)
             self.progress.show(ds.display, rep.rows_read, total)
 
@@ -413,12 +490,12 @@ class Importer:
             raise SourceError(f"部标坐标文件只含地块图形，不能作为 {self.kind.name} 类数据导入 "
                               "[a 部标 TXT holds parcels only]")
         helmert = C.parse_helmert(bf.header.get("转换参数"))
+        geoms = np.array([p.geometry for p in bf.parcels], dtype=object)
+        bounds = shapely.total_bounds(geoms) if len(geoms) else None
         if self.crs_override:
             src = self.crs_override
             rep.crs_note = "用户指定 (--crs)"
         else:
-            geoms = np.array([p.geometry for p in bf.parcels], dtype=object)
-            bounds = shapely.total_bounds(geoms) if len(geoms) else None
             src = C.crs_from_bubiao_header(bf.header)
             if src is None and bounds is not None:
                 guess = C.infer_crs(tuple(bounds), county_lon=self.county_lon,
@@ -427,39 +504,37 @@ class Importer:
                 src = guess.epsg
                 rep.crs_note = f"推断：{guess.explanation}"
             else:
-                rep.crs_note = f"取自文件头（坐标系={bf.header.get('坐标系', '')}，带号={bf.header.get('带号', '')}）"
-        geoms = np.array([p.geometry for p in bf.parcels], dtype=object)
-        bounds = shapely.total_bounds(geoms) if len(geoms) else None
+                rep.crs_note = (f"取自文件头（坐标系={bf.header.get('坐标系', '')}，"
+                                f"带号={bf.header.get('带号', '')}）")
         tr = self._transformer(src, rep, bounds, helmert)
         if helmert:
-            rep.notes.append("使用文件中的七参数（转换参数）转换坐标")
-        records = []
+            rep.notes.append("使用文件中的七参数（转换参数）转换坐标 [7-parameter transformation from the file]")
+        cols: dict[str, list] = {"地块编号": [], "地块名称": [], "地块用途": [], "地类编码": [], "图幅号": [],
+                                 "地块面积": []}
         for p in bf.parcels:
-            rec = {"地块编号": p.number, "地块名称": p.name, "地块用途": p.use, "地类编码": p.class_code,
-                   "图幅号": p.sheet, "地块面积": p.area_ha, "_line": p.line_no}
-            for k, v in bf.header.items():
-                if k not in ("转换参数",):
-                    rec.setdefault(f"头:{k}", v)
-            records.append(rec)
-        chunk = Chunk(records, transform(geoms, tr), 1)
-        names = list(records[0].keys()) if records else []
-        plans, extra_names = self._plan(names, rep, chunk, units={"地块面积": "公顷"})
+            for k, v in zip(cols, (p.number, p.name, p.use, p.class_code, p.sheet, p.area_ha)):
+                cols[k].append(v)
+        for k, v in bf.header.items():
+            if k != "转换参数":
+                cols[f"文件头:{k}"] = [v] * len(bf.parcels)
+        chunk = Chunk(cols, len(bf.parcels), transform(geoms, tr), 1,
+                      rownos=np.array([p.line_no for p in bf.parcels], dtype=np.int64))
+        plans, extra_names = self._plan(list(cols), rep, chunk, units={"地块面积": "公顷"})
         self._stage_chunk(ds, rep, chunk, plans, extra_names)
 
     def _load_table(self, ds: Dataset, rep: FileReport) -> None:
         known = {F.normalize_name(a.alias) for a in self.aliases.entries}
         chunk, names = read_table(ds, known, self.encoding)
         rep.encoding = "utf-8" if ds.fmt == "xlsx" else (self.encoding or "自动")
-        chunk.geoms = None
-        plans, extra_names = self._plan(names, rep, chunk)
         if self.kind.geometry == "required":
             raise SourceError(f"表格没有图形，{self.kind.label}必须带图形导入 [geometry required]")
+        plans, extra_names = self._plan(names, rep, chunk)
         self._stage_chunk(ds, rep, chunk, plans, extra_names)
 
     # -------------------------------------------------------------- field plan
     def _plan(self, names: list[str], rep: FileReport, chunk: Chunk,
               units: dict[str, str] | None = None) -> tuple[list[FieldPlan], list[str]]:
-        match = F.match_fields([n for n in names if not n.startswith("_")], self.kind.name, self.aliases)
+        match = F.match_fields(names, self.kind.name, self.aliases)
         rep.notes += match.messages
         plans: list[FieldPlan] = []
         used_cols: dict[str, FieldPlan] = {}
@@ -476,31 +551,30 @@ class Importer:
             used_cols[col] = plan
             plans.append(plan)
         taken = {p.source for p in plans}
-        extra_names = [n for n in names if n not in taken and not n.startswith("_")]
+        extra_names = [n for n in names if n not in taken]
         for p in plans:
             if p.ctype in ("ha", "m2") and not p.unit:
                 p.unit = self._infer_unit(p, chunk, rep)
         mapped = ", ".join(f"{p.source}→{p.canonical}" for p in plans)
         rep.notes.append(f"字段映射：{mapped or '无'}" + (f"；未映射（保留在 extra）：{', '.join(extra_names)}"
                                                          if extra_names else ""))
-        missing = [c for c in self.kind.required if c not in {p.canonical for p in plans} and c not in self.sets
-                   and c not in self._derivable()]
+        have = {p.canonical for p in plans} | set(self.sets) | DERIVABLE
+        missing = [c for c in self.kind.required if c not in have]
         if missing:
             raise SourceError(f"缺少必需字段 {', '.join(missing)}（可用 --set 字段=值 补充，或 --mapping 指定） "
                               "[required field missing]")
         return plans, extra_names
 
-    def _derivable(self) -> set[str]:
-        # keys landdb can make up when the file lacks them
-        return {"parcel_no", "agreement_no"}
-
     def _infer_unit(self, plan: FieldPlan, chunk: Chunk, rep: FileReport) -> str:
-        if chunk.geoms is not None and len(chunk.records):
+        if chunk.geoms is not None and chunk.n:
+            k = min(chunk.n, 2000)
+            col = chunk.columns[plan.source]
+            raw = col.slice(0, k).to_pylist() if hasattr(col, "slice") else list(col[:k])
             vals, areas = [], []
-            for rec, g in zip(chunk.records[:2000], chunk.geoms[:2000]):
-                v = _safe_number(rec.get(plan.source))
-                if v and g is not None and not g.is_empty:
-                    vals.append(v)
+            for v, g in zip(raw, chunk.geoms[:k]):
+                num = _safe_number(v)
+                if num and g is not None and not g.is_empty:
+                    vals.append(num)
                     areas.append(g.area)
             guess = F.infer_area_unit(vals, areas) if vals else None
             if guess is not None:
@@ -513,141 +587,188 @@ class Importer:
     # -------------------------------------------------------------- one chunk
     def _stage_chunk(self, ds: Dataset, rep: FileReport, chunk: Chunk, plans: list[FieldPlan],
                      extra_names: list[str]) -> None:
-        kind = self.kind
-        geo = None
-        if kind.geometry != "none":
-            geoms = chunk.geoms if chunk.geoms is not None else np.full(len(chunk.records), None, dtype=object)
-            # in a vector layer every record must have its shape; only ledgers may lack geometry
-            required = kind.geometry == "required" or chunk.geoms is not None
-            geo = clean_geometries(geoms, required, self.max_area_change)
-            for i, change in geo.repaired.items():
-                rep.notes.append(f"第 {self._row(chunk, i)} 行几何图形自相交等问题已自动修复（面积变化 {change:.3%}） "
-                                 "[geometry repaired]")
-        set_plans = [(FieldPlan(f"--set {c}", c, *kind.columns[c]), v) for c, v in self.sets.items()]
+        kind, n = self.kind, chunk.n
+        problems: dict[int, list[tuple[str, str]]] = {}
+
+        def problem(i: int, field_name: str, reason: str) -> None:
+            problems.setdefault(int(i), []).append((field_name, reason))
+
+        values: dict[str, np.ndarray] = {}
+        for plan in plans:
+            out, errors = convert_column(plan, chunk.columns[plan.source], chunk.recode)
+            for i, msg in errors.items():
+                problem(i, plan.source, f"字段“{plan.source}”：{msg}")
+            values[plan.column] = out
+        for canon, raw in self.sets.items():
+            col, ctype = kind.columns[canon]
+            try:
+                v = convert_value(FieldPlan(f"--set {canon}", canon, col, ctype), raw)
+            except ValueError as e:
+                raise LanddbError(f"--set {canon}={raw}：{e}") from e
+            values[col] = np.full(n, v, dtype=object)
         geom_hex = None
-        if geo is not None:
+        if kind.geometry != "none":
+            geoms = chunk.geoms if chunk.geoms is not None else np.full(n, None, dtype=object)
+            # in a vector layer every record must have its shape; only ledgers may lack geometry
+            geo = clean_geometries(geoms, kind.geometry == "required" or chunk.geoms is not None,
+                                   self.max_area_change)
+            for i, reason in geo.problems.items():
+                problem(i, "geometry", reason)
+            for i, change in geo.repaired.items():
+                rep.notes.append(f"第 {chunk.row(i)} 行几何图形无效，已自动修复（面积变化 {change:.3%}） "
+                                 "[geometry repaired]")
+            geom_hex = np.full(n, None, dtype=object)
             ok = ~shapely.is_missing(geo.geoms)
-            geom_hex = np.full(len(geo.geoms), None, dtype=object)
             if ok.any():
-                g = shapely.set_srid(geo.geoms[ok], self.srid)
-                geom_hex[ok] = shapely.to_wkb(g, hex=True, include_srid=True)
-        rows = []
-        for i, rec in enumerate(chunk.records):
-            row_no = self._row(chunk, i)
-            rep.rows_read += 1
-            self.result.n_read += 1
-            values: dict[str, object] = {}
-            bad: list[Problem] = []
-            for plan, raw in [(p, rec.get(p.source)) for p in plans] + set_plans:
-                try:
-                    v = convert_value(plan, raw)
-                except ValueError as e:
-                    bad.append(Problem(ds.display, row_no, plan.source, f"字段“{plan.source}”：{e}", rec))
-                    continue
-                if v is not None or plan.column not in values:
-                    values[plan.column] = v
-            if geo is not None and i in geo.problems:
-                bad.append(Problem(ds.display, row_no, "geometry", geo.problems[i], rec))
-            for canon in kind.required:
-                col = kind.columns[canon][0]
-                if values.get(col) in (None, "") and canon not in self._derivable() and \
-                        not any(b.field == self._source_of(plans, canon) for b in bad):
-                    bad.append(Problem(ds.display, row_no, self._source_of(plans, canon) or canon,
-                                       f"缺少必填字段 {canon}（{self._source_of(plans, canon) or '无此列'}）"
-                                       " [required value missing]", rec))
-            if not bad:
-                key_problem = self._keys(values, rec, row_no, geo.geoms[i] if geo is not None else None)
-                if key_problem:
-                    bad.append(Problem(ds.display, row_no, key_problem[0], key_problem[1], rec))
-            if bad:
-                rep.rows_rejected += 1
-                for b in bad:
-                    b.values = {k: v for k, v in rec.items() if not k.startswith("_")}
-                    self._reject(b)
+                geom_hex[ok] = shapely.to_wkb(shapely.set_srid(geo.geoms[ok], self.srid), hex=True,
+                                              include_srid=True)
+            values["geom"] = geom_hex
+        for canon in kind.required:
+            if canon in DERIVABLE:
                 continue
-            extra = {n: jsonable(rec.get(n)) for n in extra_names if rec.get(n) not in (None, "")}
-            values["extra"] = extra
-            values["row_no"] = row_no
-            values["src_file"] = ds.display
-            if geom_hex is not None:
-                values["geom"] = geom_hex[i]
-            rows.append([values.get(c) for c in self.copy_cols])
-        self._copy(rows)
+            col = kind.columns[canon][0]
+            src = next((p.source for p in plans if p.canonical == canon), canon)
+            vals = values.get(col)
+            for i in range(n) if vals is None else np.flatnonzero(_nulls(vals)):
+                if not any(f == src for f, _ in problems.get(int(i), ())):
+                    problem(i, src, f"缺少必填字段 {canon}（{src}） [required value missing]")
+        self._keys(values, n, chunk, problem)
+        rows_ok = np.array([i not in problems for i in range(n)], dtype=bool)
+        rep.rows_read += n
+        self.result.n_read += n
+        for i in sorted(problems):
+            rep.rows_rejected += 1
+            rec = chunk.record(i)
+            for f, reason in problems[i]:
+                self._reject(Problem(ds.display, chunk.row(i), f, reason, rec))
+        if not rows_ok.any():
+            return
+        extra_cols = {name: chunk.columns[name] for name in extra_names}
+        values["extra"] = json_objects(extra_cols, n, chunk.recode)
+        values["row_no"] = chunk.rownos if chunk.rownos is not None else np.arange(chunk.row0, chunk.row0 + n)
+        values["src_file"] = np.full(n, ds.display, dtype=object)
+        values["import_run_id"] = np.full(n, self.result.run_id, dtype=object)
+        for col, default in self.kind.defaults.items():
+            v = values.get(col)
+            values[col] = np.full(n, default, dtype=object) if v is None else \
+                np.where(_nulls(v), default, v).astype(object)
+        self._copy(self._arrow_table(values, rows_ok))
 
-    @staticmethod
-    def _row(chunk: Chunk, i: int) -> int:
-        rec = chunk.records[i]
-        return int(rec["_line"]) if "_line" in rec else chunk.row0 + i
+    def _arrow_table(self, values: dict[str, np.ndarray], keep: np.ndarray):
+        import pyarrow as pa
 
-    @staticmethod
-    def _source_of(plans: list[FieldPlan], canon: str) -> str | None:
-        return next((p.source for p in plans if p.canonical == canon), None)
+        arrays = []
+        for c in self.copy_cols:
+            t = self.columns.get(c, "bigint")
+            v = values.get(c)
+            if v is None:
+                arrays.append(pa.nulls(int(keep.sum()), type=pa.string()))
+                continue
+            v = v[keep] if len(v) == len(keep) else v
+            typ = (pa.int64() if t in ("integer", "bigint") else pa.date32() if t == "date"
+                   else pa.float64() if t.startswith(("numeric", "double")) else pa.string())
+            if typ == pa.string():
+                v = np.array([None if x is None else str(x) for x in v], dtype=object) \
+                    if v.dtype == object and any(x is not None and not isinstance(x, str) for x in v[:50]) else v
+            arrays.append(pa.array(v, type=typ, from_pandas=True))
+        return pa.table(arrays, names=self.copy_cols)
 
-    def _keys(self, values: dict, rec: dict, row_no: int, geom) -> tuple[str, str] | None:
-        """Compute business keys; detect a key repeated inside the run."""
+    def _keys(self, values: dict[str, np.ndarray], n: int, chunk: Chunk, problem) -> None:
+        """Compute business keys (in ``values``); flag keys repeated inside the run."""
         name = self.kind.name
-        if "ref_pzwh" in values and values.get("ref_pzwh"):
-            values["ref_pzwh_key"] = F.normalize_pzwh(values["ref_pzwh"])
+        if "ref_pzwh" in values:
+            values["ref_pzwh_key"] = np.array([F.normalize_pzwh(v) if v else None for v in values["ref_pzwh"]],
+                                              dtype=object)
+        get = values.get
         if name == "approval":
-            values["pzwh_key"] = F.normalize_pzwh(values["pzwh"])
-            if not values.get("parcel_no"):
-                values["parcel_no"] = str(row_no)
-            key = (values["pzwh_key"], values["parcel_no"])
-            label = "批准文号+地块编号"
+            pz = np.array([F.normalize_pzwh(v) if v else None for v in get("pzwh", np.full(n, None))], dtype=object)
+            values["pzwh_key"] = pz
+            pno = get("parcel_no")
+            if pno is None:
+                pno = np.full(n, None, dtype=object)
+            for i in np.flatnonzero(_nulls(pno)):
+                pno[i] = str(chunk.row(int(i)))
+            values["parcel_no"] = pno
+            keys, label = list(zip(pz, pno)), "批准文号+地块编号"
         elif name == "supply":
-            for col, kk in (("dzjgh", "dzjgh"), ("contract_no", "contract_no"), ("allocation_no", "allocation_no")):
-                if values.get(col):
-                    values["supply_key"], values["key_kind"] = values[col], kk
-                    break
-            else:
-                c = geom.centroid if geom is not None else None
-                values["supply_key"] = surrogate(
-                    "S-", values.get("project_name"), values.get("land_user"), values.get("contract_date"),
-                    values.get("supply_method"), round(c.x) if c is not None else None,
-                    round(c.y) if c is not None else None)
-                values["key_kind"] = "surrogate"
-            key = (values["supply_key"],)
-            label = "电子监管号"
+            key = np.full(n, None, dtype=object)
+            kk = np.full(n, None, dtype=object)
+            for col in ("allocation_no", "contract_no", "dzjgh"):  # later wins: dzjgh first choice
+                v = get(col)
+                if v is not None:
+                    m = ~_nulls(v)
+                    key[m], kk[m] = v[m], col
+            for i in np.flatnonzero(_nulls(key)):
+                g = values["geom"][i] if "geom" in values else None
+                c = shapely.from_wkb(g).centroid if g is not None else None
+                key[i] = surrogate("S-", *(get(f)[i] if get(f) is not None else None
+                                           for f in ("project_name", "land_user", "contract_date", "supply_method")),
+                                   round(c.x) if c is not None else None, round(c.y) if c is not None else None)
+                kk[i] = "surrogate"
+            values["supply_key"], values["key_kind"] = key, kk
+            keys, label = key, "电子监管号"
         elif name == "acquisition":
-            c = geom.centroid if geom is not None else None
-            values["acq_key"] = values.get("announcement_no") or surrogate(
-                "A-", values.get("ref_pzwh_key"), values.get("acquisition_date"), values.get("acquired_area"),
-                round(c.x) if c is not None else None, round(c.y) if c is not None else None)
-            key = (values["acq_key"],)
-            label = "征收公告文号"
-        elif name == "agreement":
-            if not values.get("agreement_no"):
-                values["agreement_no"] = values["agreement_date"].isoformat()
-            key = (self._supply_ref(values), values["agreement_no"])
-            label = "补充协议编号"
-        elif name == "use":
-            key = (self._supply_ref(values), values.get("observed_date"))
-            label = "供地+巡查日期"
-        elif name == "supply_link":
-            key = (self._supply_ref(values), values.get("ref_pzwh_key"))
-            label = "供地+批准文号"
-        elif name == "withdrawal":
-            key = (values.get("ref_pzwh_key"), values.get("doc_no"))
-            label = "批准文号+撤回文号"
+            key = np.array(get("announcement_no", np.full(n, None, dtype=object)), dtype=object)
+            for i in np.flatnonzero(_nulls(key)):
+                g = values["geom"][i] if "geom" in values else None
+                c = shapely.from_wkb(g).centroid if g is not None else None
+                key[i] = surrogate("A-", values["ref_pzwh_key"][i], get("acquisition_date")[i]
+                                   if get("acquisition_date") is not None else None,
+                                   round(c.x) if c is not None else None, round(c.y) if c is not None else None)
+            values["acq_key"] = key
+            keys, label = key, "征收公告文号"
         else:
-            cols = [self.kind.columns[c][0] if c in self.kind.columns else c for c in self.kind.key]
-            key = tuple(values.get(c) for c in cols)
-            label = "+".join(self.kind.key)
-        if name in ("agreement", "use", "supply_link", "idle_case") and not self._supply_ref(values):
-            return ("电子监管号", "缺少电子监管号（或合同编号、划拨决定书编号），无法关联供地 [no supply reference]")
-        prev = self.keys_seen.get(key)
-        if prev is not None:
-            return (label, f"{label} {' '.join(str(k) for k in key if k is not None)} 与 {prev[0]} 第 {prev[1]} 行"
-                           f"重复 [duplicate key in the import]")
-        self.keys_seen[key] = (self._current_file, row_no)
-        return None
-
-    @staticmethod
-    def _supply_ref(values: dict) -> str | None:
-        return values.get("ref_dzjgh") or values.get("ref_contract_no") or values.get("ref_allocation_no")
+            ref = None
+            if self.kind.parent == K.SUPPLY or name in ("agreement", "use", "supply_link", "idle_case"):
+                ref = np.full(n, None, dtype=object)
+                for col in ("ref_allocation_no", "ref_contract_no", "ref_dzjgh"):
+                    v = get(col)
+                    if v is not None:
+                        m = ~_nulls(v)
+                        ref[m] = v[m]
+                if name != "disposal":
+                    for i in np.flatnonzero(_nulls(ref)):
+                        problem(i, "电子监管号", "缺少电子监管号（或合同编号、划拨决定书编号），无法关联供地 "
+                                                 "[no supply reference]")
+            if name == "agreement":
+                ano = get("agreement_no")
+                if ano is None:
+                    ano = np.full(n, None, dtype=object)
+                dates = get("agreement_date")
+                for i in np.flatnonzero(_nulls(ano)):
+                    ano[i] = dates[i].isoformat() if dates is not None and dates[i] is not None else None
+                values["agreement_no"] = ano
+                keys, label = list(zip(ref, ano)), "补充协议编号"
+            elif name == "use":
+                keys, label = list(zip(ref, get("observed_date"))), "供地+巡查日期"
+            elif name == "supply_link":
+                keys, label = list(zip(ref, values["ref_pzwh_key"])), "供地+批准文号"
+            elif name == "withdrawal":
+                keys, label = list(zip(values["ref_pzwh_key"], get("doc_no"))), "批准文号+撤回文号"
+            else:
+                cols = [self.kind.columns[c][0] if c in self.kind.columns else c for c in self.kind.key]
+                parts = [get(c) if get(c) is not None else np.full(n, None, dtype=object) for c in cols]
+                keys, label = list(zip(*parts)), "+".join(self.kind.key)
+        seen = self.keys_seen
+        here = self._current_file
+        for i, k in enumerate(keys):
+            if k is None or (isinstance(k, tuple) and all(x is None for x in k)):
+                continue
+            prev = seen.get(k)
+            if prev is not None:
+                shown = " ".join(str(x) for x in (k if isinstance(k, tuple) else (k,)) if x is not None)
+                problem(i, label, f"{label} {shown} 与 {prev[0]} 第 {prev[1]} 行重复 [duplicate key in the import]")
+            else:
+                seen[k] = (here, chunk.row(i))
 
     # -------------------------------------------------------------- SQL phase
     def _finish_sql(self) -> None:
+        self.copier.close()
+        if self.direct:
+            self.result.n_inserted = self.n_staged
+            self.result.notes.append(f"首次导入：{self.n_staged} 条记录直接写入 landdb.{self.kind.table} "
+                                     "[initial load straight into the table]")
+            return
         with self.conn.cursor() as cur:
             self._resolve_parents(cur)
             if self.result.rejects and self.on_error == "abort":
@@ -712,20 +833,12 @@ class Importer:
 
     def _data_columns(self) -> list[str]:
         """Table columns that some source of this run carried (plus geometry when present)."""
-        cur = self.conn.cursor()
-        cols = []
-        for c, _t in self.columns.items():
-            if c in ("row_no", "src_file", "extra", "pzwh_key") or c.startswith("ref_"):
-                continue
-            if c == "geom":
-                cur.execute("SELECT bool_or(geom IS NOT NULL) FROM stage")
-                if cur.fetchone()[0]:
-                    cols.append(c)
-                continue
-            cur.execute(f"SELECT bool_or({c} IS NOT NULL) FROM stage")
-            if cur.fetchone()[0] or c in self._mapped_columns:
-                cols.append(c)
-        return cols
+        cand = [c for c in self.columns if c not in ("row_no", "src_file", "extra", "pzwh_key")
+                and not c.startswith("ref_")]
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT " + ", ".join(f"bool_or({c} IS NOT NULL)" for c in cand) + " FROM stage")
+            present = cur.fetchone()
+        return [c for c, p in zip(cand, present) if p or c in self._mapped_columns]
 
     def _upsert(self, cur, table: str, conflict: tuple[str, ...], cols: list[str], source: str = "stage",
                 where: str = "") -> tuple[int, int]:
@@ -827,6 +940,14 @@ class Importer:
         else:
             self.conn.commit()
             r.status = "loaded" if (r.n_inserted or r.n_updated) else "unchanged"
+
+    def _stop_copier(self) -> None:
+        copier = getattr(self, "copier", None)
+        if copier is not None:
+            try:
+                copier.close()
+            except Exception:  # the original error is the one to report
+                pass
 
     @property
     def _current_file(self) -> str:

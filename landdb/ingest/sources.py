@@ -54,9 +54,27 @@ class Dataset:
 
 @dataclass
 class Chunk:
-    records: list[dict]
+    """Records in columns: source field name → Arrow array (vector files) or list (tables)."""
+
+    columns: dict[str, object]
+    n: int
     geoms: np.ndarray | None  # shapely geometries (None entries for missing), or None
-    row0: int
+    row0: int = 1
+    rownos: np.ndarray | None = None  # explicit row (line) numbers, else row0 + index
+    recode: object = None  # str → str applied to text read as Latin-1 (see encoding.recode_latin1)
+
+    def row(self, i: int) -> int:
+        return int(self.rownos[i]) if self.rownos is not None else self.row0 + i
+
+    def record(self, i: int) -> dict:
+        """The original values of one record (for a reject)."""
+        out = {}
+        for name, col in self.columns.items():
+            v = col[i].as_py() if hasattr(col, "to_pylist") else col[i]
+            if self.recode is not None and isinstance(v, str):
+                v = self.recode(v)
+            out[name] = v
+        return out
 
 
 def _is_bubiao(path: Path) -> bool:
@@ -185,17 +203,13 @@ def read_vector(ds: Dataset, encoding: str | None, recode=None,
             geom_col = meta.get("geometry_name") or "wkb_geometry"
             for batch in reader:
                 names = [n for n in batch.schema.names if n != geom_col]
-                n = batch.num_rows
-                cols = {name: batch.column(name).to_pylist() for name in names}
-                if recode is not None:
-                    cols = {recode(k): [recode(v) for v in vals] for k, vals in cols.items()}
-                records = [{k: cols[k][i] for k in cols} for i in range(n)]
+                cols = {(recode(k) if recode else k): batch.column(k) for k in names}
                 geoms = None
                 if geom_col in batch.schema.names:
                     wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
                     geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-                yield Chunk(records, geoms, row)
-                row += n
+                yield Chunk(cols, batch.num_rows, geoms, row, recode=recode)
+                row += batch.num_rows
     except LanddbError:
         raise
     except Exception as e:
@@ -228,19 +242,16 @@ def read_table(ds: Dataset, known_names: set[str], encoding: str | None = None) 
         if s > best:
             best, best_i = s, i
     if not rows:
-        return Chunk([], None, 1), []
+        return Chunk({}, 0, None, 1), []
     header = [("" if c is None else str(c).strip()) for c in rows[best_i]]
-    names = []
-    for i, h in enumerate(header):
-        names.append(h if h else f"列{i + 1}")
-    records = []
-    for r in rows[best_i + 1:]:
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in r):
-            continue
-        rec = {names[i]: (r[i] if i < len(r) else None) for i in range(len(names)) if header[i]}
-        records.append(rec)
-    # row numbers as the user sees them in Excel: header row + 1
-    return Chunk(records, None, best_i + 2), [n for n, h in zip(names, header) if h]
+    keep = [i for i, h in enumerate(header) if h]
+    body = [r for r in rows[best_i + 1:]
+            if not all(c is None or (isinstance(c, str) and not c.strip()) for c in r)]
+    first = best_i + 2  # the row number Excel shows for the first data row
+    rownos = np.array([first + j for j, r in enumerate(rows[best_i + 1:])
+                       if not all(c is None or (isinstance(c, str) and not c.strip()) for c in r)], dtype=np.int64)
+    cols = {header[i]: [r[i] if i < len(r) else None for r in body] for i in keep}
+    return Chunk(cols, len(body), None, first, rownos=rownos), [header[i] for i in keep]
 
 
 def _table_rows(ds: Dataset, encoding: str | None) -> list[tuple]:
