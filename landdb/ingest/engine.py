@@ -878,10 +878,9 @@ class Importer:
         table = self.kind.table
         conflict = tuple(self.kind.columns[c][0] if c in self.kind.columns else c for c in self.kind.key)
         cols = [c for c in self._data_columns() if c not in conflict]
-        if self.kind.name in ("supply_link", "agreement", "use", "idle_case") and "supply_id" not in conflict:
-            cols.append("supply_id")
-        if self.kind.name == "disposal":
-            cols += [c for c in ("batch_id", "supply_id", "idle_case_id") if c not in cols]
+        parents = {"supply_link": ("supply_id",), "agreement": ("supply_id",), "use": ("supply_id",),
+                   "idle_case": ("supply_id",), "disposal": ("batch_id", "supply_id", "idle_case_id")}
+        cols += [c for c in parents.get(self.kind.name, ()) if c not in cols and c not in conflict]
         ins, upd = self._upsert(cur, table, conflict, cols)
         self._count(ins, upd)
 

@@ -70,7 +70,8 @@ def _kind(k: Kind) -> None:
 _kind(Kind("admin", "admin_area", "行政区", {
     "admin_code": ("admin_code", "text"), "admin_name": ("admin_name", "text"),
     "level": ("level", ADMIN_LEVEL), "parent_code": ("parent_code", "text"),
-}, key=("admin_code",), geometry="optional", required=("admin_code", "admin_name")))
+}, key=("admin_code",), geometry="optional", required=("admin_code", "admin_name"),
+    defaults={"level": "乡镇"}))
 
 _kind(Kind("zone", "dev_zone", "开发区", {
     "zone_code": ("zone_code", "text"), "zone_name": ("zone_name", "text"),
