@@ -504,4 +504,8 @@ def recode_latin1(value: object, encoding: str) -> object:
     """
     if not isinstance(value, str):
         return value
-    return decode_field_name(value.encode("latin-1"), encoding)
+    raw = value.encode("latin-1")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:  # a character cut at the field width
+        return decode_field_name(raw, encoding)

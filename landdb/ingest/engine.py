@@ -120,6 +120,32 @@ def _copy_text(v: object) -> str:
     return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+def prefetch(chunks, depth: int = 2):
+    """Read the next chunks on a thread (GDAL releases the GIL) while this one is checked."""
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def work() -> None:
+        try:
+            for c in chunks:
+                q.put(c)
+        except BaseException as e:  # re-raised in the consumer
+            q.put(e)
+        q.put(done)
+
+    threading.Thread(target=work, daemon=True).start()
+    while True:
+        item = q.get()
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
 def _nulls(values: np.ndarray) -> np.ndarray:
     """Mask of missing values (None or empty string) in an object array."""
     return np.array([v is None or v == "" for v in values], dtype=bool)
@@ -360,6 +386,9 @@ class Importer:
             ddl = ", ".join(f"{c} {t}" for c, t in self.columns.items())
             cur.execute(f"CREATE TEMP TABLE stage ({ddl}) ON COMMIT DROP")
         if self.direct:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT landdb.bulk_index_off(%s)", (table,))
+                self.index_off = cur.fetchone()[0]
             self.copy_cols.append("import_run_id")
             names = ["src_row" if c == "row_no" else c for c in self.copy_cols]
             sql = f"COPY landdb.{table} ({', '.join(names)}) FROM STDIN (FORMAT csv)"
@@ -450,11 +479,13 @@ class Importer:
         read_enc = None
         if ds.fmt == "shp":
             choice = E.detect_encoding(ds.path, self.encoding)
-            read_enc = choice.read_encoding
             rep.encoding = choice.encoding
             rep.encoding_note = choice.detail
             rep.notes += list(choice.warnings)
-            if choice.needs_recode:
+            # GDAL reads the bytes as Latin-1 (no recoding of every cell); each distinct value is
+            # then decoded once with the file's encoding. Three times faster on GBK files.
+            read_enc = "ISO-8859-1"
+            if choice.encoding.replace("_", "-").lower() not in ("latin-1", "iso-8859-1", "latin1"):
                 def recode(v, _enc=choice.encoding):
                     return E.recode_latin1(v, _enc)
         else:
@@ -472,7 +503,7 @@ class Importer:
             src = self._crs_for(ds, rep, info, prj_text)
             tr = self._transformer(src, rep, info.get("total_bounds"))
         plans = None
-        for chunk in read_vector(ds, read_enc, recode):
+        for chunk in prefetch(read_vector(ds, read_enc, recode)):
             if plans is None:
                 plans, extra_names = self._plan(list(chunk.columns), rep, chunk)
             if self.kind.geometry == "none":
@@ -765,6 +796,9 @@ class Importer:
     def _finish_sql(self) -> None:
         self.copier.close()
         if self.direct:
+            if self.index_off:
+                with self.conn.cursor() as cur:
+                    cur.execute("SELECT landdb.bulk_index_on(%s)", (self.kind.table,))
             self.result.n_inserted = self.n_staged
             self.result.notes.append(f"首次导入：{self.n_staged} 条记录直接写入 landdb.{self.kind.table} "
                                      "[initial load straight into the table]")
