@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="批次数；200000 生成基准测试县 (number of batches)")
 
     sub.add_parser("demo", parents=[common],
-                   help="演示：启动嵌入式数据库、建库 (the demo on the embedded database)")
+                   help="演示：启动嵌入式数据库、建库、导入样例县 (the demo on the embedded database)")
     return parser
 
 
@@ -191,6 +191,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import db, migrate, output
+    from .demo import SAMPLE, load_sample
 
     target = _target(args)
     if not target.is_embedded:
@@ -198,13 +199,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     conn = db.connect(target)
     try:
         rep = migrate.upgrade(conn)
-        print(f"嵌入式数据库就绪：{target.embedded.home}；结构版本 {rep.version}，"
-              f"工作坐标系 EPSG:{rep.srid}")
+    finally:
+        conn.close()
+    print(f"嵌入式数据库就绪：{target.embedded.home}；结构版本 {rep.version}，工作坐标系 EPSG:{rep.srid}")
+    print(f"导入样例县 {SAMPLE} ……")
+    rows = []
+    for rel, kind, res in load_sample(target, progress=sys.stderr.isatty()):
+        rows.append({"数据": rel, "类别": kind, "状态": STATUS_WORDS.get(res.status, res.status), "读取": res.n_read,
+                     "新增": res.n_inserted, "更新": res.n_updated, "未变": res.n_unchanged, "拒收": res.n_rejected})
+        if res.status not in ("loaded", "unchanged"):
+            output.print_rows(rows)
+            print_import_report(res)
+            raise LanddbError(f"样例数据 {rel} 导入失败 [sample import failed]")
+    output.print_rows(rows)
+    conn = db.connect(target)
+    try:
         output.print_mapping(migrate.status(conn), "table", STATUS_LABELS)
     finally:
         conn.close()
-    print("下一步：landdb db status；psql -h " + str(target.embedded.socket_dir)
-          + " -U landdb landdb")
+    print("下一步：landdb db status；在 QGIS 中用插件 qgis_plugin/landdb_qgis 加载图层；"
+          f"psql -h {target.embedded.socket_dir} -U landdb landdb")
     return 0
 
 

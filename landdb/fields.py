@@ -62,6 +62,8 @@ KINDS = (
     "survey",
     "idle_case",
     "disposal",
+    "disposal_action",
+    "target",
 )
 
 DBF_NAME_BYTES = 10

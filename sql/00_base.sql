@@ -41,3 +41,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   WHERE (b -> e.key) IS DISTINCT FROM e.value
 $$;
 COMMENT ON FUNCTION landdb.jsonb_changed(jsonb, jsonb) IS '两条记录中变化的字段 | fields of a that differ in b';
+
+-- Two geometries are the same record shape when equal within 1 mm (vertex order and float noise
+-- between formats — 部标 TXT, shapefile, GeoPackage — are not changes).
+CREATE OR REPLACE FUNCTION landdb.geom_same(a geometry, b geometry) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT a IS NOT DISTINCT FROM b
+      OR (a IS NOT NULL AND b IS NOT NULL AND ST_Equals(ST_SnapToGrid(a, 0.001), ST_SnapToGrid(b, 0.001)))
+$$;
+COMMENT ON FUNCTION landdb.geom_same(geometry, geometry) IS '两个图形在 1 毫米内相同 | equal within 1 mm';

@@ -92,6 +92,10 @@ def convert_value(plan: FieldPlan, value: object) -> object:
         if num is not None and num < 0:
             raise ValueError(f"数值为负数：{value} [negative value]")
         return num
+    if ct == "json":
+        import json
+
+        return None if value is None else (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
     if ct == "int":
         num = F.parse_number(value)
         if num is None:

@@ -13,6 +13,7 @@ import datetime as dt
 import getpass
 import io
 import json
+import re
 import socket
 import sys
 import time
@@ -43,8 +44,9 @@ from .convert import (
 )
 from .sources import Chunk, Dataset, SourceError, discover, read_bubiao, read_table, read_vector, vector_info
 
-SQLTYPE = {"text": "text", "date": "date", "ha": "numeric(14,4)", "wan": "numeric(16,4)",
+SQLTYPE = {"text": "text", "date": "date", "json": "jsonb", "ha": "numeric(14,4)", "wan": "numeric(16,4)",
            "num": "numeric", "int": "integer", "m2": "double precision"}
+DOC_NO = re.compile(r"[^\s,，、（(]*?[〔\[［（(【]\s*\d{4}\s*[〕\]］）)】]\s*第?\s*\d+\s*号")
 DERIVABLE = {"parcel_no", "agreement_no"}  # keys landdb makes up when a file lacks them
 # Kinds whose records go straight into their table on an initial load (nothing to resolve).
 DIRECT_KINDS = {"supply", "rs_patch", "survey", "admin", "zone"}
@@ -146,6 +148,20 @@ def prefetch(chunks, depth: int = 2):
         yield item
 
 
+def admin_level(code: object) -> str | None:
+    """The level a 行政区代码 names: GB/T 2260 (2, 4, 6 digits) and the 12-digit statistical codes
+    (county + 3 digits township + 3 digits village; zeros where a level is absent)."""
+    c = str(code or "").strip()
+    if not c.isdigit():
+        return None
+    if len(c) == 12:
+        c = c[:9] if c.endswith("000") else c
+        c = c[:6] if c.endswith("000") and len(c) == 9 else c
+    if len(c) == 6 and c.endswith("00"):
+        c = c[:4] if not c.endswith("0000") else c[:2]
+    return {2: "省", 4: "市", 6: "县", 9: "乡镇", 12: "村"}.get(len(c))
+
+
 def _nulls(values: np.ndarray) -> np.ndarray:
     """Mask of missing values (None or empty string) in an object array."""
     return np.array([v is None or v == "" for v in values], dtype=bool)
@@ -195,6 +211,10 @@ class CopyThread:
             self.thread.join()
         if self.error is not None:
             raise self.error
+
+
+class SheetSkipped(Exception):
+    """A sheet of a workbook that holds another kind of records (reported, not rejected)."""
 
 
 class Importer:
@@ -285,7 +305,7 @@ class Importer:
         try:
             with self.conn.cursor() as cur:
                 cur.execute("SET temp_buffers = '1GB'")  # the stage stays in memory
-            datasets = discover(paths)
+            datasets = discover(paths, split_sheets=self.kind.name != "target")
             if not datasets:
                 raise SourceError("给定路径中没有可读的数据文件 (.shp .gpkg .geojson .txt .xlsx .csv) "
                                   "[no readable dataset found]")
@@ -366,6 +386,8 @@ class Importer:
             cols["supply_id"] = "bigint"
         if name == "disposal":
             cols["idle_case_id"] = "bigint"
+        if self.kind.parent == K.PLAN:
+            cols["plan_id"] = "bigint"
         if self.kind.geometry != "none":
             cols["geom"] = f"geometry(MultiPolygon, {self.srid})"
         return cols
@@ -375,7 +397,7 @@ class Importer:
         table itself: its rows' keys are checked for repeats here and every constraint is still
         the database's own."""
         self.columns = self._stage_columns()
-        self.copy_cols = [c for c in self.columns if c not in ("batch_id", "supply_id", "idle_case_id")]
+        self.copy_cols = [c for c in self.columns if c not in ("batch_id", "supply_id", "idle_case_id", "plan_id")]
         table = self.kind.table
         with self.conn.cursor() as cur:
             self.direct = False
@@ -406,20 +428,36 @@ class Importer:
     def _load_dataset(self, ds: Dataset) -> None:
         rep = FileReport(ds.display, ds.fmt, layer=ds.layer)
         self.result.files.append(rep)
+        self.file_sets = self._from_file_name(ds, rep)
         try:
             rep.sha256 = ds.sha256()
-            if ds.fmt in ("shp", "gpkg", "geojson"):
+            if self.kind.name == "target":
+                self._load_targets(ds, rep)
+            elif ds.fmt in ("shp", "gpkg", "geojson"):
                 self._load_vector(ds, rep)
             elif ds.fmt == "bubiao":
                 self._load_bubiao(ds, rep)
             else:
                 self._load_table(ds, rep)
+        except SheetSkipped as e:
+            rep.notes.append(str(e))
+            self.result.notes.append(f"{ds.display}：{e}")
         except LanddbError as e:
             msg = str(e)
             if ds.display not in msg:
                 msg = f"{ds.display}：{msg}"
             self._reject(Problem(ds.display, None, None, msg))
             rep.notes.append(msg)
+
+    def _from_file_name(self, ds: Dataset, rep: FileReport) -> dict[str, str]:
+        """Values a file's name gives when its records lack them (e.g. 2025年度变更调查 → year)."""
+        out: dict[str, str] = {}
+        if self.kind.name == "survey" and "survey_year" not in self.sets:
+            m = re.search(r"(19|20)\d{2}(?=\s*年)", ds.path.stem)
+            if m:
+                out["survey_year"] = m.group(0)
+                rep.notes.append(f"调查年度取自文件名：{m.group(0)} [survey year from the file name]")
+        return out
 
     def _reject(self, p: Problem) -> None:
         self.result.rejects.append(p)
@@ -542,9 +580,24 @@ class Importer:
             rep.notes.append("使用文件中的七参数（转换参数）转换坐标 [7-parameter transformation from the file]")
         cols: dict[str, list] = {"地块编号": [], "地块名称": [], "地块用途": [], "地类编码": [], "图幅号": [],
                                  "地块面积": []}
+        n_extra = max((len(p.extra) for p in bf.parcels), default=0)
+        extra_cols: list[list] = [[] for _ in range(n_extra)]
         for p in bf.parcels:
             for k, v in zip(cols, (p.number, p.name, p.use, p.class_code, p.sheet, p.area_ha)):
                 cols[k].append(v)
+            for j in range(n_extra):
+                extra_cols[j].append(p.extra[j] if j < len(p.extra) else None)
+        # 批准文号: an extra field before '@' shaped like a document number, else the file name
+        for j, vals in enumerate(extra_cols):
+            docs = [v for v in vals if v]
+            name = "批准文号" if docs and all(DOC_NO.fullmatch(str(v).strip()) for v in docs) and \
+                "批准文号" not in cols else f"附加字段{j + 1}"
+            cols[name] = vals
+        if "批准文号" not in cols and "pzwh" not in self.sets:
+            found = DOC_NO.findall(ds.path.stem)
+            if len(found) == 1:
+                cols["批准文号"] = [found[0]] * len(bf.parcels)
+                rep.notes.append(f"批准文号取自文件名：{found[0]} [approval number from the file name]")
         for k, v in bf.header.items():
             if k != "转换参数":
                 cols[f"文件头:{k}"] = [v] * len(bf.parcels)
@@ -561,6 +614,63 @@ class Importer:
             raise SourceError(f"表格没有图形，{self.kind.label}必须带图形导入 [geometry required]")
         plans, extra_names = self._plan(names, rep, chunk)
         self._stage_chunk(ds, rep, chunk, plans, extra_names)
+
+    # -------------------------------------------------------------- task targets
+    RATE_METRICS = (("area_target", "盘活面积", "亩", "PH"), ("supply_rate_target", "供地率", "%", "GDL"),
+                    ("digestion_rate_target", "消化率", "%", "XHL"),
+                    ("disposal_rate_target", "闲置土地处置率", "%", "CZL"))
+
+    def _load_targets(self, ds: Dataset, rep: FileReport) -> None:
+        """A targets workbook: wide target rows (one metric per column) become one record per
+        metric; annual-task rows (年度) become targets of that year; milestone rows (节点日期,
+        累计完成比例) become the schedule of that year's targets."""
+        from .sources import sheet_names
+
+        known = {F.normalize_name(a.alias) for a in self.aliases.entries}
+        sheets = sheet_names(ds.path) if ds.fmt == "xlsx" else [None]
+        records: list[dict] = []
+        schedules: dict[int, list[dict]] = {}
+        for sheet in sheets:
+            sub = Dataset(f"{ds.display}:{sheet}" if sheet else ds.display, ds.path, ds.fmt, layer=sheet)
+            chunk, names = read_table(sub, known, self.encoding)
+            match = F.match_fields(names, "target", self.aliases)
+            by = {canon: chunk.columns[src] for src, canon in match.mapping.items()}
+            for i in range(chunk.n):
+                row = {k: v[i] for k, v in by.items()}
+                if row.get("milestone_date") is not None and row.get("target_year") is not None:
+                    share = F.parse_number(row.get("milestone_share"))
+                    schedules.setdefault(int(F.parse_number(row["target_year"])), []).append(
+                        {"date": F.parse_date(row["milestone_date"]).isoformat(),
+                         "share": share / 100 if share and share > 1 else share})
+                    continue
+                year = F.parse_number(row.get("target_year")) if row.get("target_year") is not None else None
+                for col, metric, unit, suffix in self.RATE_METRICS:
+                    value = F.parse_number(row.get(col))
+                    if value is None:
+                        continue
+                    if unit == "%" and value <= 1:
+                        value *= 100
+                    code = row.get("target_code") or (f"ND-{int(year)}" if year else None)
+                    name = row.get("target_name") or (f"{int(year)}年度任务" if year else None)
+                    records.append({
+                        "target_code": f"{code}-{suffix}" if code else None,
+                        "target_name": f"{name}（{metric}）" if name else None, "metric": metric,
+                        "target_value": value, "unit": unit, "cohort_from": row.get("cohort_from"),
+                        "cohort_to": row.get("cohort_to"), "baseline_date": row.get("baseline_date"),
+                        "due_date": row.get("due_date") or (dt.date(int(year), 12, 31) if year else None),
+                        "source_doc": row.get("source_doc"), "_year": int(year) if year else None,
+                        "_row": chunk.row(i), "_sheet": sheet})
+        for r in records:
+            if r["_year"] in schedules:
+                r["schedule"] = json.dumps(sorted(schedules[r["_year"]], key=lambda m: m["date"]))
+        if not records:
+            raise SourceError("没有找到任务目标（目标编号、盘活面积目标、供地率目标、消化率目标…） [no targets found]")
+        cols = {c: [r.get(c) for r in records] for c in self.kind.columns}
+        chunk = Chunk(cols, len(records), None, rownos=np.array([r["_row"] for r in records], dtype=np.int64))
+        plans = [FieldPlan(c, c, *self.kind.columns[c]) for c in cols]
+        n_ms = sum(map(len, schedules.values()))
+        rep.notes.append(f"任务目标：{len(records)} 项（每个指标一项），进度节点 {n_ms} 个")
+        self._stage_chunk(ds, rep, chunk, plans, [])
 
     # -------------------------------------------------------------- field plan
     def _plan(self, names: list[str], rep: FileReport, chunk: Chunk,
@@ -589,8 +699,11 @@ class Importer:
         mapped = ", ".join(f"{p.source}→{p.canonical}" for p in plans)
         rep.notes.append(f"字段映射：{mapped or '无'}" + (f"；未映射（保留在 extra）：{', '.join(extra_names)}"
                                                          if extra_names else ""))
-        have = {p.canonical for p in plans} | set(self.sets) | DERIVABLE
+        have = {p.canonical for p in plans} | set(self.sets) | set(self.file_sets) | DERIVABLE
         missing = [c for c in self.kind.required if c not in have]
+        if missing and self._current_sheet:
+            raise SheetSkipped(f"工作表“{self._current_sheet}”不含 {self.kind.label}所需字段 {', '.join(missing)}，"
+                               f"未导入 [sheet holds other records: skipped]")
         if missing:
             raise SourceError(f"缺少必需字段 {', '.join(missing)}（可用 --set 字段=值 补充，或 --mapping 指定） "
                               "[required field missing]")
@@ -630,7 +743,9 @@ class Importer:
             for i, msg in errors.items():
                 problem(i, plan.source, f"字段“{plan.source}”：{msg}")
             values[plan.column] = out
-        for canon, raw in self.sets.items():
+        mapped = {p.canonical for p in plans}
+        consts = {**{k: v for k, v in self.file_sets.items() if k not in mapped}, **self.sets}
+        for canon, raw in consts.items():
             col, ctype = kind.columns[canon]
             try:
                 v = convert_value(FieldPlan(f"--set {canon}", canon, col, ctype), raw)
@@ -679,6 +794,8 @@ class Importer:
         values["row_no"] = chunk.rownos if chunk.rownos is not None else np.arange(chunk.row0, chunk.row0 + n)
         values["src_file"] = np.full(n, ds.display, dtype=object)
         values["import_run_id"] = np.full(n, self.result.run_id, dtype=object)
+        if kind.name == "admin" and values.get("level") is None and values.get("admin_code") is not None:
+            values["level"] = np.array([admin_level(c) for c in values["admin_code"]], dtype=object)
         for col, default in self.kind.defaults.items():
             v = values.get(col)
             values[col] = np.full(n, default, dtype=object) if v is None else \
@@ -750,7 +867,7 @@ class Importer:
             keys, label = key, "征收公告文号"
         else:
             ref = None
-            if self.kind.parent == K.SUPPLY or name in ("agreement", "use", "supply_link", "idle_case"):
+            if self.kind.parent == K.SUPPLY:
                 ref = np.full(n, None, dtype=object)
                 for col in ("ref_allocation_no", "ref_contract_no", "ref_dzjgh"):
                     v = get(col)
@@ -776,6 +893,18 @@ class Importer:
                 keys, label = list(zip(ref, values["ref_pzwh_key"])), "供地+批准文号"
             elif name == "withdrawal":
                 keys, label = list(zip(values["ref_pzwh_key"], get("doc_no"))), "批准文号+撤回文号"
+            elif name == "idle_case":
+                case = get("case_no")
+                case = np.full(n, None, dtype=object) if case is None else case.copy()
+                doc = get("determination_doc")
+                for i in np.flatnonzero(_nulls(case)):  # the 认定书编号 identifies the case too
+                    case[i] = doc[i] if doc is not None else None
+                    if case[i] in (None, ""):
+                        problem(i, "案件编号", "缺少案件编号（或认定书编号） [no case number]")
+                values["case_no"] = case
+                keys, label = case, "案件编号"
+            elif name == "disposal_action":
+                keys, label = list(zip(get("ref_plan_no"), get("action_date"), get("action"))), "方案编号+日期+进展"
             else:
                 cols = [self.kind.columns[c][0] if c in self.kind.columns else c for c in self.kind.key]
                 parts = [get(c) if get(c) is not None else np.full(n, None, dtype=object) for c in cols]
@@ -841,6 +970,11 @@ class Importer:
                     cur, "SELECT src_file, row_no, coalesce(ref_dzjgh, ref_contract_no, ref_allocation_no) "
                          "FROM stage WHERE supply_id IS NULL ORDER BY 1, 2",
                     "电子监管号", "供地 {} 在数据库中不存在，请先导入供地 (supply) [unknown supply]")
+        if self.kind.parent == K.PLAN:
+            cur.execute("UPDATE stage s SET plan_id = p.id FROM landdb.disposal_plan p WHERE p.plan_no = s.ref_plan_no")
+            self._stage_rejects(
+                cur, "SELECT src_file, row_no, ref_plan_no FROM stage WHERE plan_id IS NULL ORDER BY 1, 2",
+                "方案编号", "处置方案 {} 在数据库中不存在，请先导入处置方案 (disposal) [unknown plan]")
         if self.kind.name == "disposal":
             cur.execute("UPDATE stage s SET idle_case_id = i.id FROM landdb.idle_case i "
                         "WHERE i.case_no = s.ref_case_no")
@@ -880,11 +1014,16 @@ class Importer:
         data = [c for c in cols if c not in conflict]
         ins_cols = list(dict.fromkeys([*conflict, *data]))
         sel = [f"s.{c}" for c in ins_cols] + [str(self.result.run_id), "s.src_file", "s.row_no", "s.extra"]
-        sets = [f"{c} = excluded.{c}" for c in data] + [
+        # An empty cell means "not known here": it never erases a value another source gave.
+        # pzwh keeps the spelling first seen; geometries are the same within 1 mm.
+        data = [c for c in data if not (table == "approval_batch" and c == "pzwh")]
+        sets = [f"{c} = coalesce(excluded.{c}, t.{c})" for c in data] + [
             "import_run_id = excluded.import_run_id", "src_file = excluded.src_file",
             "src_row = excluded.src_row", "extra = t.extra || excluded.extra"]
         changed = " OR ".join(
-            [f"t.{c} IS DISTINCT FROM excluded.{c}" for c in data] + ["(t.extra || excluded.extra) <> t.extra"])
+            [f"NOT landdb.geom_same(t.{c}, coalesce(excluded.{c}, t.{c}))" if c == "geom"
+             else f"(excluded.{c} IS NOT NULL AND t.{c} IS DISTINCT FROM excluded.{c})" for c in data]
+            + ["(t.extra || excluded.extra) <> t.extra"])
         sql = (f"INSERT INTO landdb.{table} AS t ({', '.join(ins_cols + lineage)}) "
                f"SELECT {', '.join(sel)} FROM {source} s {where} ORDER BY s.src_file, s.row_no "
                f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {', '.join(sets)} WHERE {changed} "
@@ -948,7 +1087,7 @@ class Importer:
                 "UPDATE landdb.approval_batch b SET geom = u.g FROM ("
                 "  SELECT p.batch_id, ST_Multi(ST_CollectionExtract(ST_UnaryUnion(ST_Collect(p.geom)), 3)) g"
                 "  FROM landdb.approval_parcel p WHERE p.batch_id IN (SELECT DISTINCT batch_id FROM stage)"
-                "  GROUP BY p.batch_id) u WHERE b.id = u.batch_id AND b.geom IS DISTINCT FROM u.g")
+                "  GROUP BY p.batch_id) u WHERE b.id = u.batch_id AND NOT landdb.geom_same(b.geom, u.g)")
         self.result.notes.append(f"批次：新增 {b_ins}，更新 {b_upd}；地块：新增 {p_ins}，更新 {p_upd}")
         if n_geom:
             self._count(p_ins, p_upd, n_geom)
@@ -981,6 +1120,11 @@ class Importer:
                 copier.close()
             except Exception:  # the original error is the one to report
                 pass
+
+    @property
+    def _current_sheet(self) -> str | None:
+        f = self.result.files[-1] if self.result.files else None
+        return f.layer if f is not None and f.format == "xlsx" else None
 
     @property
     def _current_file(self) -> str:

@@ -17,6 +17,7 @@ IDLE_CAUSE = ("政府原因", "企业原因", "不可抗力", "涉法涉诉")
 PLAN_STATUS = ("未启动", "处置中", "已销号")
 PLAN_CATEGORY = ("批而未供", "闲置土地")
 ADMIN_LEVEL = ("省", "市", "县", "乡镇", "村")
+LAND_SOURCE = ("新增", "存量")
 
 # Spellings met in practice → the value the database keeps.
 ENUM_SYNONYMS = {
@@ -29,12 +30,17 @@ ENUM_SYNONYMS = {
     "企业": "企业原因", "企业自身原因": "企业原因", "用地者原因": "企业原因",
     "诉讼": "涉法涉诉", "司法查封": "涉法涉诉",
     "已完成": "已销号", "销号": "已销号", "完成": "已销号", "进行中": "处置中", "未开始": "未启动",
+    "推进中": "处置中", "正在处置": "处置中", "未处置": "未启动",
     "乡": "乡镇", "镇": "乡镇", "街道": "乡镇",
+    "新增建设用地": "新增", "新增用地": "新增", "新增建设": "新增",
+    "存量建设用地": "存量", "存量用地": "存量", "存量建设": "存量",
 }
 
 # Parents: a canonical field naming another record, resolved to a foreign key in the database.
 BATCH = "batch"  # pzwh → approval_batch.id by normalised 批准文号
 SUPPLY = "supply"  # dzjgh / contract_no / allocation_no / supply_key → supply.id
+PLAN = "plan"  # plan_no → disposal_plan.id
+METRICS = ("盘活面积", "供地率", "消化率", "消化面积", "闲置土地处置率")
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,7 @@ _kind(Kind("supply", "supply", "土地供应", {
     "dzjgh": ("dzjgh", "text"), "contract_no": ("contract_no", "text"),
     "allocation_no": ("allocation_no", "text"), "project_name": ("project_name", "text"),
     "land_user": ("land_user", "text"), "supply_method": ("supply_method", "text"),
-    "land_use": ("land_use", "text"), "land_source": ("land_source", "text"),
+    "land_use": ("land_use", "text"), "land_source": ("land_source", LAND_SOURCE),
     "area": ("area", "ha"), "price": ("price", "wan"), "contract_date": ("contract_date", "date"),
     "agreed_handover": ("agreed_handover", "date"), "agreed_start": ("agreed_start", "date"),
     "agreed_completion": ("agreed_completion", "date"), "plot_ratio": ("plot_ratio", "num"),
@@ -158,7 +164,7 @@ _kind(Kind("idle_case", "idle_case", "闲置土地认定", {
     "idle_area": ("idle_area", "ha"), "area": ("idle_area", "ha"),
     "decision": ("decision", "text"), "decision_date": ("decision_date", "date"),
     "decision_doc": ("decision_doc", "text"), "fee_amount": ("fee_amount", "wan"),
-}, key=("case_no",), geometry="none", parent=SUPPLY, required=("case_no",)))
+}, key=("case_no",), geometry="none", parent=SUPPLY))
 
 _kind(Kind("disposal", "disposal_plan", "处置方案", {
     **_SUPPLY_REF, **_BATCH_REF, "plan_no": ("plan_no", "text"),
@@ -170,6 +176,25 @@ _kind(Kind("disposal", "disposal_plan", "处置方案", {
     "closed_date": ("closed_date", "date"), "disposed_area": ("disposed_area", "ha"),
     "remark": ("note", "text"), "case_no": ("ref_case_no", "text"),
 }, key=("plan_no",), geometry="optional", required=("plan_no", "category")))
+
+
+_kind(Kind("disposal_action", "disposal_action", "处置进展", {
+    "plan_no": ("ref_plan_no", "text"), "action_date": ("action_date", "date"), "action": ("action", "text"),
+    "doc_no": ("doc_no", "text"), "area": ("area", "ha"), "actor": ("actor", "text"), "remark": ("note", "text"),
+}, key=("plan_id", "action_date", "action"), geometry="none", parent=PLAN,
+    required=("plan_no", "action_date", "action")))
+
+# Targets arrive wide (one row, several metrics) and in several sheets; the importer reshapes them
+# to one record per metric (see engine.Importer._target_records) under these canonical names.
+_kind(Kind("target", "task_target", "任务目标", {
+    "target_code": ("target_code", "text"), "target_name": ("target_name", "text"),
+    "metric": ("metric", METRICS), "target_value": ("target_value", "num"), "unit": ("unit", "text"),
+    "cohort_from": ("cohort_from", "date"), "cohort_to": ("cohort_to", "date"),
+    "admin_code": ("admin_code", "text"), "zone_code": ("zone_code", "text"),
+    "baseline_date": ("baseline_date", "date"), "due_date": ("due_date", "date"),
+    "schedule": ("schedule", "json"), "source_doc": ("source_doc", "text"), "remark": ("note", "text"),
+}, key=("target_code",), geometry="none", defaults={"schedule": "[]"},
+    required=("target_code", "target_name", "metric", "target_value", "baseline_date", "due_date")))
 
 
 def get(name: str) -> Kind:

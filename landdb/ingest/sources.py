@@ -92,8 +92,9 @@ def _is_bubiao(path: Path) -> bool:
     return False
 
 
-def discover(paths: list[str | Path], workdir: Path | None = None) -> list[Dataset]:
-    """Every dataset under the given paths, in a stable order."""
+def discover(paths: list[str | Path], workdir: Path | None = None, split_sheets: bool = True) -> list[Dataset]:
+    """Every dataset under the given paths, in a stable order (each sheet of a workbook with
+    several sheets is a dataset of its own unless ``split_sheets`` is false)."""
     out: list[Dataset] = []
     tmp = workdir
     for raw in paths:
@@ -102,7 +103,7 @@ def discover(paths: list[str | Path], workdir: Path | None = None) -> list[Datas
             raise SourceError(f"文件或文件夹不存在：{p} [no such file or folder]")
         if p.is_dir():
             files = sorted(x for x in p.rglob("*") if x.is_file())
-            out += _datasets_in(files, base=p, label=str(p))
+            out += _datasets_in(files, base=p, label=str(p), split_sheets=split_sheets)
         elif p.suffix.lower() == ".zip":
             if tmp is None:
                 tmp = Path(tempfile.mkdtemp(prefix="landdb-zip-"))
@@ -113,14 +114,15 @@ def discover(paths: list[str | Path], workdir: Path | None = None) -> list[Datas
             except zipfile.BadZipFile as e:
                 raise SourceError(f"{p}：不是有效的 zip 压缩包 [bad zip file]") from e
             files = sorted(x for x in dest.rglob("*") if x.is_file())
-            out += _datasets_in(files, base=dest, label=f"{p}!")
+            out += _datasets_in(files, base=dest, label=f"{p}!", split_sheets=split_sheets)
         else:
-            found = _datasets_in([p], base=p.parent, label=str(p.parent), explicit=True)
+            found = _datasets_in([p], base=p.parent, label=str(p.parent), explicit=True, split_sheets=split_sheets)
             out += found
     return out
 
 
-def _datasets_in(files: list[Path], base: Path, label: str, explicit: bool = False) -> list[Dataset]:
+def _datasets_in(files: list[Path], base: Path, label: str, explicit: bool = False,
+                 split_sheets: bool = True) -> list[Dataset]:
     out = []
     for f in files:
         ext = f.suffix.lower()
@@ -152,7 +154,11 @@ def _datasets_in(files: list[Path], base: Path, label: str, explicit: bool = Fal
         elif ext in TABLE_EXT:
             if f.name.startswith("~$"):
                 continue  # Excel's lock file
-            out.append(Dataset(shown, f, TABLE_EXT[ext], members=[f]))
+            sheets = sheet_names(f) if ext != ".csv" and split_sheets else []
+            if len(sheets) > 1:
+                out += [Dataset(f"{shown}:{s}", f, "xlsx", layer=s, members=[f]) for s in sheets]
+            else:
+                out.append(Dataset(shown, f, TABLE_EXT[ext], members=[f]))
         elif explicit and ext not in SIDECARS:
             raise SourceError(f"{shown}：不支持的文件类型 {ext} [unsupported file type]")
         elif explicit:
@@ -252,6 +258,19 @@ def read_table(ds: Dataset, known_names: set[str], encoding: str | None = None) 
                        if not all(c is None or (isinstance(c, str) and not c.strip()) for c in r)], dtype=np.int64)
     cols = {header[i]: [r[i] if i < len(r) else None for r in body] for i in keep}
     return Chunk(cols, len(body), None, first, rownos=rownos), [header[i] for i in keep]
+
+
+def sheet_names(path: Path) -> list[str]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True)
+    except Exception as e:
+        raise SourceError(f"{path}：无法打开 Excel 文件：{e} [cannot open workbook]") from e
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
 
 
 def _table_rows(ds: Dataset, encoding: str | None) -> list[tuple]:
