@@ -236,7 +236,8 @@ class Importer:
         self.on_error = on_error
         self.progress = Progress(progress)
         self.result = ImportResult(None, kind, dry_run=dry_run)
-        self.keys_seen: dict[tuple, tuple[str, int]] = {}
+        # key → where first seen, packed as file index << 32 | row (a million keys stay small)
+        self.keys_seen: dict[object, int] = {}
         self.columns: dict[str, object] = {}  # stage column → type
         self.present: set[str] = set()  # table columns some source actually carried
         self.n_staged = 0
@@ -910,16 +911,18 @@ class Importer:
                 parts = [get(c) if get(c) is not None else np.full(n, None, dtype=object) for c in cols]
                 keys, label = list(zip(*parts)), "+".join(self.kind.key)
         seen = self.keys_seen
-        here = self._current_file
-        for i, k in enumerate(keys):
+        here = (len(self.result.files) - 1) << 32
+        rows = chunk.rownos if chunk.rownos is not None else range(chunk.row0, chunk.row0 + n)
+        for i, (k, row) in enumerate(zip(keys, rows)):
             if k is None or (isinstance(k, tuple) and all(x is None for x in k)):
                 continue
             prev = seen.get(k)
-            if prev is not None:
-                shown = " ".join(str(x) for x in (k if isinstance(k, tuple) else (k,)) if x is not None)
-                problem(i, label, f"{label} {shown} 与 {prev[0]} 第 {prev[1]} 行重复 [duplicate key in the import]")
-            else:
-                seen[k] = (here, chunk.row(i))
+            if prev is None:
+                seen[k] = here | int(row)
+                continue
+            shown = " ".join(str(x) for x in (k if isinstance(k, tuple) else (k,)) if x is not None)
+            where = self.result.files[prev >> 32].file
+            problem(i, label, f"{label} {shown} 与 {where} 第 {prev & 0xFFFFFFFF} 行重复 [duplicate key in the import]")
 
     # -------------------------------------------------------------- SQL phase
     def _finish_sql(self) -> None:
@@ -1126,9 +1129,6 @@ class Importer:
         f = self.result.files[-1] if self.result.files else None
         return f.layer if f is not None and f.format == "xlsx" else None
 
-    @property
-    def _current_file(self) -> str:
-        return self.result.files[-1].file if self.result.files else ""
 
 
 def _safe_number(v: object) -> float | None:
