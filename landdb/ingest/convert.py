@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -61,6 +61,8 @@ class FieldPlan:
     column: str
     ctype: object
     unit: str | None = None  # for areas: '公顷', 'm2', '亩'; for money: '万元', '元'
+    # converted values of dates, numbers and enumerations, kept across chunks (they repeat)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def convert_value(plan: FieldPlan, value: object) -> object:
@@ -238,17 +240,32 @@ def distinct(values: object, recode=None) -> tuple[list, np.ndarray]:
 def convert_column(plan: FieldPlan, values: object, recode=None) -> tuple[np.ndarray, dict[int, str]]:
     """A whole column → converted values (object array) and errors by row index.
 
-    Each distinct value is converted once: dates, areas and enumerations repeat a lot.
+    Text is decoded and trimmed in one pass; numbers read as numbers are scaled with numpy; other
+    values (dates, numbers in text, enumerations) are converted once per distinct value, with a
+    memo kept across chunks because they repeat.
     """
+    if plan.ctype == "text":
+        return text_column(values, recode), {}
+    if _is_arrow(values) and plan.ctype in ("ha", "m2", "wan", "num", "int"):
+        import pyarrow as pa
+
+        if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+            return _numeric_column(plan, values)
     uniq, codes = distinct(values, recode)
     conv = np.empty(len(uniq) + 1, dtype=object)
     bad: dict[int, str] = {}
+    memo = plan.memo
     for j, u in enumerate(uniq):
-        try:
-            conv[j] = convert_value(plan, u)
-        except ValueError as e:
-            bad[j] = str(e)
-            conv[j] = None
+        key = (type(u), u)
+        hit = memo.get(key)
+        if hit is None:
+            try:
+                hit = memo[key] = (convert_value(plan, u), None)
+            except ValueError as e:
+                hit = memo[key] = (None, str(e))
+        conv[j] = hit[0]
+        if hit[1] is not None:
+            bad[j] = hit[1]
     conv[-1] = None
     out = conv[codes]  # code -1 picks the trailing None
     errors: dict[int, str] = {}
@@ -256,6 +273,63 @@ def convert_column(plan: FieldPlan, values: object, recode=None) -> tuple[np.nda
         for i in np.flatnonzero(np.isin(codes, list(bad))):
             errors[int(i)] = bad[int(codes[i])]
     return out, errors
+
+
+def _numeric_column(plan: FieldPlan, values) -> tuple[np.ndarray, dict[int, str]]:
+    """A DBF numeric column: scale to the stored unit, refuse negatives (vectorised)."""
+    nulls = values.is_null().to_numpy(zero_copy_only=False)
+    x = values.to_numpy(zero_copy_only=False).astype(float)
+    nulls |= np.isnan(x)
+    errors: dict[int, str] = {}
+    what = "面积" if plan.ctype in ("ha", "m2") else "金额" if plan.ctype == "wan" else "数值"
+    for i in np.flatnonzero(~nulls & (x < 0)):
+        errors[int(i)] = f"{what}为负数：{x[i]:g} [negative {'area' if what == '面积' else 'value'}]"
+    if plan.ctype in ("ha", "m2"):
+        m2 = x * F.M2_PER_UNIT.get(plan.unit or "公顷", M2_PER_HA)
+        x = np.round(m2 / M2_PER_HA, 4) if plan.ctype == "ha" else m2
+    elif plan.ctype == "wan":
+        x = np.round(x / 10_000.0 if plan.unit == "元" else x, 4)
+    elif plan.ctype == "int":
+        for i in np.flatnonzero(~nulls & (x != np.round(x))):
+            errors[int(i)] = f"应为整数：{x[i]:g} [not an integer]"
+    out = x.astype(object)
+    out[nulls] = None
+    for i in errors:
+        out[i] = None
+    if plan.ctype == "int":
+        out[~nulls] = [int(v) if v is not None else None for v in out[~nulls]]
+    return out, errors
+
+
+def text_column(values: object, recode=None) -> np.ndarray:
+    """Text: decoded (see encoding.recode_latin1), trimmed, empty → None; numbers as text."""
+    if _is_arrow(values):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)) and recode is None:
+            t = pc.utf8_trim_whitespace(values)
+            t = pc.if_else(pc.equal(t, ""), pa.scalar(None, t.type), t)
+            return t.to_numpy(zero_copy_only=False).astype(object)
+        if recode is not None:  # decode each distinct value once
+            uniq, codes = distinct(values, recode)
+            conv = np.array([_text(u) for u in uniq] + [None], dtype=object)
+            return conv[codes]
+        raw = values.to_pylist()
+    else:
+        raw = values
+    out = np.empty(len(raw), dtype=object)
+    for i, v in enumerate(raw):
+        if v is None:
+            out[i] = None
+        elif isinstance(v, str):
+            if recode is not None:
+                v = recode(v)
+            v = v.strip()
+            out[i] = v or None
+        else:
+            out[i] = _text(v)
+    return out
 
 
 def json_objects(columns: dict[str, object], n: int, recode=None) -> np.ndarray:

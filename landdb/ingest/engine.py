@@ -521,12 +521,15 @@ class Importer:
             rep.encoding = choice.encoding
             rep.encoding_note = choice.detail
             rep.notes += list(choice.warnings)
-            # GDAL reads the bytes as Latin-1 (no recoding of every cell); each distinct value is
-            # then decoded once with the file's encoding. Three times faster on GBK files.
-            read_enc = "ISO-8859-1"
-            if choice.encoding.replace("_", "-").lower() not in ("latin-1", "iso-8859-1", "latin1"):
+            # GDAL decodes on the reader thread (in C, in parallel with the checks). Only files whose
+            # field names are cut inside a character are read as Latin-1 and decoded here.
+            read_enc = choice.read_encoding
+            if choice.needs_recode:
                 def recode(v, _enc=choice.encoding):
-                    return E.recode_latin1(v, _enc)
+                    try:
+                        return v.encode("latin-1").decode(_enc)
+                    except (UnicodeDecodeError, AttributeError):
+                        return E.recode_latin1(v, _enc)
         else:
             rep.encoding = "utf-8"
         info = vector_info(ds, read_enc)
