@@ -1,0 +1,541 @@
+-- 批而未供 overlay: what remains of each approval batch as of a date, in SQL, set-based.
+-- Re-created on every upgrade.
+--
+--   remainder = batch − supplies in force − approved withdrawals
+--
+-- Before every overlay the cutting geometry is snapped onto the batch (snap_tolerance_m) and the
+-- pieces of a difference that are slivers are dropped: a piece is a sliver when it is smaller than
+-- sliver_area_m2, or when its inward buffer by half of sliver_width_m is empty (narrower than the
+-- width). A sliver between a batch and a supply is noise of digitising, so its area counts as
+-- supplied. The remainder is split into 批而未征 (collective land not yet expropriated), 征而未供
+-- (state land, or expropriated land) and 未供 (ownership unknown: no parcel says).
+--
+-- Records without geometry count in the figures only: a supply without geometry by its recorded
+-- link to the batch (supply_batch.area, 公顷); an approved withdrawal without geometry by its
+-- withdrawn_area (a withdrawal with neither geometry nor area withdraws the whole batch); an
+-- acquisition without geometry by its acquired_area (with neither: the whole batch). A date that
+-- is missing means "happened, date unknown": such a record counts at every as-of date.
+
+-- ---------------------------------------------------------------- small helpers
+CREATE OR REPLACE FUNCTION landdb.setting_num(k text) RETURNS double precision
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT (value #>> '{}')::double precision FROM landdb.setting WHERE key = k
+$$;
+COMMENT ON FUNCTION landdb.setting_num(text) IS '读取数值参数 | read a numeric setting';
+
+CREATE OR REPLACE FUNCTION landdb.setting_list(k text) RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(e ORDER BY o), '{}')
+  FROM landdb.setting s, jsonb_array_elements_text(s.value) WITH ORDINALITY AS t(e, o)
+  WHERE s.key = k AND jsonb_typeof(s.value) = 'array'
+$$;
+COMMENT ON FUNCTION landdb.setting_list(text) IS '读取列表参数 | read a list setting';
+
+-- The last day of a period of n years starting (not counted) on d — 民法典 Art. 201–202: the
+-- period ends on the corresponding day, or on the last day of the month where there is none
+-- (2020-02-29 + 1 year → 2021-02-28, which PostgreSQL's date + interval already gives). The
+-- period is complete once that day is over: as_of > landdb.period_end(d, n).
+CREATE OR REPLACE FUNCTION landdb.period_end(d date, n double precision) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT (d + make_interval(years => floor(n)::int, days => 0)
+            + make_interval(months => round((n - floor(n)) * 12)::int))::date
+$$;
+COMMENT ON FUNCTION landdb.period_end(date, double precision) IS '期间届满日（民法典第二百零一、二百零二条） | last day of an n-year period starting after d';
+
+-- Full years elapsed after d as of as_of (a year is full once its last day is over).
+-- (plpgsql: called per row, and a SQL body with a sub-select could not be inlined)
+CREATE OR REPLACE FUNCTION landdb.full_years(d date, as_of date) RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  n integer;
+BEGIN
+  IF d IS NULL OR as_of IS NULL THEN
+    RETURN NULL;
+  ELSIF as_of <= d THEN
+    RETURN 0;
+  END IF;
+  n := date_part('year', age(as_of, d))::integer;
+  IF (d + make_interval(years => n + 1))::date < as_of THEN
+    RETURN n + 1;
+  ELSIF (d + make_interval(years => n))::date < as_of THEN
+    RETURN n;
+  END IF;
+  RETURN greatest(n - 1, 0);
+END $$;
+COMMENT ON FUNCTION landdb.full_years(date, date) IS '满整年数（起算日不计入） | full years elapsed after d as of a date';
+
+-- A supply is in force on as_of: contracted (or allocated) on or before it, not reclaimed by it.
+CREATE OR REPLACE FUNCTION landdb.in_force(contract_date date, reclaimed_date date, as_of date) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT coalesce(contract_date <= as_of, true) AND (reclaimed_date IS NULL OR reclaimed_date > as_of)
+$$;
+COMMENT ON FUNCTION landdb.in_force(date, date, date) IS '供地在基准日是否有效（已签订且未收回） | supply in force on a date';
+
+-- A supply method is in a list when it contains one of its words ('出让' matches '挂牌出让').
+CREATE OR REPLACE FUNCTION landdb.method_in(method text, methods text[]) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  m text;
+BEGIN
+  IF method IS NULL OR method = '' THEN
+    RETURN false;
+  END IF;
+  FOREACH m IN ARRAY coalesce(methods, '{}') LOOP
+    IF m <> '' AND strpos(method, m) > 0 THEN
+      RETURN true;
+    END IF;
+  END LOOP;
+  RETURN false;
+END $$;
+COMMENT ON FUNCTION landdb.method_in(text, text[]) IS '取值是否包含列表中的某个词 | value contains one of the words';
+
+-- A polygon is a sliver when smaller than min_area or narrower than width (its inward buffer by
+-- width/2 is empty). The buffer is skipped when the area alone proves the polygon wide: a shape
+-- all of whose points lie within r of its boundary has an area of at most 2·r·perimeter + π·r²
+-- per ring.
+CREATE OR REPLACE FUNCTION landdb.is_sliver(g geometry, width double precision, min_area double precision)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE COST 200 AS $$
+  SELECT ST_Area(g) < min_area
+      OR (ST_Area(g) <= 2 * (width * ST_Perimeter(g) + pi() * width * width / 4 * ST_NRings(g))
+          AND ST_IsEmpty(ST_Buffer(g, -width / 2, 'quad_segs=2')))
+$$;
+COMMENT ON FUNCTION landdb.is_sliver(geometry, double precision, double precision) IS '是否碎片（过小或过窄） | is the polygon a sliver (too small or too narrow)';
+
+-- The polygons of g that are not slivers, as one MultiPolygon (NULL when none is left).
+-- (plpgsql without queries: called once or more per batch, it must be cheap to call.)
+DROP FUNCTION IF EXISTS landdb.drop_slivers(geometry, double precision, double precision);
+CREATE FUNCTION landdb.drop_slivers(g geometry, width double precision, min_area double precision)
+RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 300 AS $$
+DECLARE
+  kept geometry[] := '{}';
+  p geometry;
+  n integer;
+BEGIN
+  IF g IS NULL THEN
+    RETURN NULL;
+  END IF;
+  g := ST_CollectionExtract(g, 3);
+  n := ST_NumGeometries(g);
+  FOR i IN 1 .. coalesce(n, 0) LOOP
+    p := ST_GeometryN(g, i);
+    IF NOT ST_IsEmpty(p) AND NOT landdb.is_sliver(p, width, min_area) THEN
+      kept := kept || p;
+    END IF;
+  END LOOP;
+  IF cardinality(kept) = 0 THEN
+    RETURN NULL;
+  ELSIF cardinality(kept) = n THEN
+    RETURN ST_Multi(g);
+  END IF;
+  RETURN ST_Multi(ST_Collect(kept));
+END $$;
+COMMENT ON FUNCTION landdb.drop_slivers(geometry, double precision, double precision) IS '去除碎片 | drop sliver polygons';
+
+-- g snapped onto ref within tol, kept valid and polygonal.
+DROP FUNCTION IF EXISTS landdb.snap_to(geometry, geometry, double precision);
+CREATE FUNCTION landdb.snap_to(g geometry, ref geometry, tol double precision) RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 300 AS $$
+DECLARE
+  s geometry;
+BEGIN
+  IF g IS NULL OR ref IS NULL OR tol <= 0 THEN
+    RETURN g;
+  END IF;
+  s := ST_Snap(g, ref, tol);
+  IF ST_IsValid(s) THEN
+    RETURN s;
+  END IF;
+  RETURN ST_CollectionExtract(ST_MakeValid(s), 3);
+END $$;
+COMMENT ON FUNCTION landdb.snap_to(geometry, geometry, double precision) IS '按容差捕捉到参照图形 | snap onto a reference within a tolerance';
+
+-- The union of an array of geometries; one geometry is returned as it is (NULL for none).
+CREATE OR REPLACE FUNCTION landdb._union(gs geometry[]) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN gs IS NULL OR cardinality(gs) = 0 THEN NULL WHEN cardinality(gs) = 1 THEN gs[1] ELSE ST_Union(gs) END
+$$;
+COMMENT ON FUNCTION landdb._union(geometry[]) IS '几何数组合并（单个时原样返回） | union of geometries (one returned as is)';
+
+-- Township and development zone of a place: the area holding a point on its surface.
+CREATE OR REPLACE FUNCTION landdb.township_at(g geometry) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT a.admin_name FROM landdb.admin_area a, (SELECT ST_PointOnSurface(g) AS p) x
+  WHERE a.level = '乡镇' AND a.geom && x.p AND ST_Intersects(a.geom, x.p)
+  ORDER BY a.admin_code LIMIT 1
+$$;
+COMMENT ON FUNCTION landdb.township_at(geometry) IS '图形所在乡镇（行政区叠加） | township holding the geometry';
+
+CREATE OR REPLACE FUNCTION landdb.zone_at(g geometry) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT z.zone_code FROM landdb.dev_zone z, (SELECT ST_PointOnSurface(g) AS p) x
+  WHERE z.geom && x.p AND ST_Intersects(z.geom, x.p)
+  ORDER BY z.zone_code LIMIT 1
+$$;
+COMMENT ON FUNCTION landdb.zone_at(geometry) IS '图形所在开发区（叠加） | development zone holding the geometry';
+
+-- ---------------------------------------------------------------- one batch
+-- The polygons of g as an array (plain expressions only: this runs once per batch).
+CREATE OR REPLACE FUNCTION landdb._polygons(g geometry) RETURNS geometry[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  out geometry[] := '{}';
+  p geometry;
+BEGIN
+  IF g IS NULL OR ST_IsEmpty(g) THEN
+    RETURN out;
+  END IF;
+  g := ST_CollectionExtract(g, 3);
+  FOR i IN 1 .. ST_NumGeometries(g) LOOP
+    p := ST_GeometryN(g, i);
+    IF NOT ST_IsEmpty(p) THEN
+      out := out || p;
+    END IF;
+  END LOOP;
+  RETURN out;
+END $$;
+
+-- The remainder pieces of one batch from the unions of what cuts it. r1 is what supplies leave,
+-- r2 what withdrawals leave of r1. The classes come from the collective and state parcels and
+-- the expropriated land, taken in turn: 批而未征 = r2 ∩ (collective − expropriated); of the rest,
+-- 征而未供 = rest ∩ (state ∪ expropriated); what is left is 未供. A sliver of a class is not split
+-- off: it stays in the rest and so joins the next class (slivers left at the end join 征而未供),
+-- so the pieces always add up to the remainder.
+CREATE OR REPLACE FUNCTION landdb._batch_pieces(
+    bgeom geometry, cut geometry, wd geometry, coll geometry, state geometry, acq geometry,
+    snap double precision, width double precision, min_area double precision,
+    OUT r1_m2 double precision, OUT r2_m2 double precision,
+    OUT statuses text[], OUT geoms geometry[])
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 1000 AS $$
+DECLARE
+  r1 geometry;
+  r2 geometry;
+  acq_s geometry;
+  x geometry;      -- collective land not expropriated
+  k geometry;      -- state land or expropriated land
+  rest geometry;
+  a geometry;      -- 批而未征, without slivers
+  b geometry;      -- 征而未供, without slivers
+  c geometry[];    -- what is left: 未供 polygons and slivers
+  p geometry;
+  sl geometry[] := '{}';
+BEGIN
+  statuses := '{}';
+  geoms := '{}';
+  r1_m2 := 0;
+  r2_m2 := 0;
+  IF bgeom IS NULL THEN
+    RETURN;
+  END IF;
+  r1 := CASE WHEN cut IS NULL THEN bgeom
+             ELSE landdb.drop_slivers(ST_Difference(bgeom, landdb.snap_to(cut, bgeom, snap)), width, min_area) END;
+  r2 := CASE WHEN wd IS NULL OR r1 IS NULL THEN r1
+             ELSE landdb.drop_slivers(ST_Difference(r1, landdb.snap_to(wd, bgeom, snap)), width, min_area) END;
+  r1_m2 := coalesce(ST_Area(r1), 0);
+  r2_m2 := coalesce(ST_Area(r2), 0);
+  IF r2 IS NULL THEN
+    RETURN;
+  END IF;
+
+  acq_s := landdb.snap_to(acq, bgeom, snap);
+  IF coll IS NOT NULL THEN
+    x := CASE WHEN acq_s IS NULL THEN coll ELSE ST_Difference(coll, acq_s) END;
+    IF ST_IsEmpty(x) THEN x := NULL; END IF;
+  END IF;
+  k := CASE WHEN state IS NULL THEN acq_s WHEN acq_s IS NULL THEN state ELSE ST_Union(state, acq_s) END;
+
+  rest := r2;
+  IF x IS NOT NULL AND ST_Intersects(r2, x) THEN
+    a := landdb.drop_slivers(ST_Intersection(r2, x), width, min_area);
+    IF a IS NOT NULL THEN
+      rest := ST_Difference(r2, a);
+    END IF;
+  END IF;
+  IF k IS NOT NULL AND NOT ST_IsEmpty(rest) THEN
+    IF ST_CoveredBy(rest, k) THEN
+      -- the usual case: parcels and expropriations cover the batch
+      b := ST_Multi(rest);
+      rest := NULL;
+    ELSIF ST_Intersects(rest, k) THEN
+      b := landdb.drop_slivers(ST_Intersection(rest, k), width, min_area);
+      IF b IS NOT NULL THEN
+        rest := ST_Difference(rest, b);
+      END IF;
+    END IF;
+  END IF;
+  c := landdb._polygons(rest);
+  IF b IS NOT NULL OR a IS NOT NULL THEN
+    -- slivers left over join 征而未供 (or 批而未征 where there is none)
+    FOREACH p IN ARRAY c LOOP
+      IF landdb.is_sliver(p, width, min_area) THEN
+        sl := sl || p;
+      END IF;
+    END LOOP;
+    IF cardinality(sl) > 0 THEN
+      IF b IS NOT NULL THEN
+        b := ST_Union(b, ST_Collect(sl));
+      ELSE
+        a := ST_Union(a, ST_Collect(sl));
+      END IF;
+      c := ARRAY(SELECT q FROM unnest(c) q WHERE NOT landdb.is_sliver(q, width, min_area));
+    END IF;
+  END IF;
+  FOREACH p IN ARRAY landdb._polygons(a) LOOP
+    statuses := statuses || '批而未征'::text; geoms := geoms || ST_Multi(p);
+  END LOOP;
+  FOREACH p IN ARRAY landdb._polygons(b) LOOP
+    statuses := statuses || '征而未供'::text; geoms := geoms || ST_Multi(p);
+  END LOOP;
+  FOREACH p IN ARRAY c LOOP
+    statuses := statuses || '未供'::text; geoms := geoms || ST_Multi(p);
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry, double precision, double precision, double precision)
+  IS '单个批次的批而未供图斑（内部） | remainder pieces of one batch (internal)';
+
+-- Class areas {批而未征, 征而未供, 未供} after the records without geometry: expropriations move land
+-- from 批而未征 to 征而未供; supplies come off 征而未供 first (land is supplied once expropriated),
+-- then 未供, then 批而未征; withdrawals come off 批而未征 first, then 未供, then 征而未供.
+CREATE OR REPLACE FUNCTION landdb._class_areas(
+    c1 double precision, c2 double precision, c3 double precision,
+    acquired double precision, supplied double precision, withdrawn double precision)
+RETURNS double precision[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  t double precision;
+BEGIN
+  c1 := coalesce(c1, 0); c2 := coalesce(c2, 0); c3 := coalesce(c3, 0);
+  t := least(c1, coalesce(acquired, 0)); c1 := c1 - t; c2 := c2 + t;
+  supplied := coalesce(supplied, 0);
+  t := least(c2, supplied); c2 := c2 - t; supplied := supplied - t;
+  t := least(c3, supplied); c3 := c3 - t; supplied := supplied - t;
+  t := least(c1, supplied); c1 := c1 - t;
+  withdrawn := coalesce(withdrawn, 0);
+  t := least(c1, withdrawn); c1 := c1 - t; withdrawn := withdrawn - t;
+  t := least(c3, withdrawn); c3 := c3 - t; withdrawn := withdrawn - t;
+  t := least(c2, withdrawn); c2 := c2 - t;
+  RETURN ARRAY[c1, c2, c3];
+END $$;
+COMMENT ON FUNCTION landdb._class_areas(double precision, double precision, double precision, double precision, double precision, double precision)
+  IS '批而未征、征而未供、未供面积（计入无图形记录，内部） | class areas after records without geometry (internal)';
+
+-- ---------------------------------------------------------------- one batch, with its inputs
+-- Everything about one batch as of a date: it gathers what cuts the batch (index lookups), cuts
+-- it, and counts the records without geometry. One call per batch, so that PostgreSQL can run
+-- the batches of a large county in parallel workers.
+CREATE OR REPLACE FUNCTION landdb._batch_overlay(
+    bid bigint, bgeom geometry, declared_ha numeric, as_of date,
+    snap double precision, width double precision, min_area double precision,
+    OUT approved_m2 double precision, OUT supplied_m2 double precision, OUT withdrawn_m2 double precision,
+    OUT unsupplied_m2 double precision, OUT unacquired_m2 double precision,
+    OUT acquired_unsupplied_m2 double precision, OUT supply_rate double precision,
+    OUT recorded_supplied_m2 double precision, OUT recorded_supply_rate double precision,
+    OUT nogeom_supplied_m2 double precision, OUT nogeom_withdrawn_m2 double precision,
+    OUT statuses text[], OUT geoms geometry[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE COST 1000 AS $$
+DECLARE
+  v_cut geometry;
+  v_wd geometry;
+  v_wd_nogeom double precision;
+  v_wd_all double precision;
+  v_coll geometry;
+  v_state geometry;
+  v_acq geometry;
+  v_acq_nogeom double precision;
+  v_links bigint;
+  v_recorded double precision;
+  v_link_nogeom double precision;
+  pc record;
+  cls double precision[];
+BEGIN
+  -- supplies in force cutting the batch
+  SELECT landdb._union(array_agg(s.geom ORDER BY s.id)) INTO v_cut FROM landdb.supply s
+  WHERE s.geom && bgeom AND ST_Intersects(s.geom, bgeom) AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of);
+  -- approved withdrawals (only 批复 counts); without geometry or area: the whole batch
+  SELECT landdb._union(array_agg(coalesce(x.geom, bgeom) ORDER BY x.id) FILTER (WHERE x.geom IS NOT NULL OR x.withdrawn_area IS NULL)),
+         sum(x.withdrawn_area::double precision * 10000) FILTER (WHERE x.geom IS NULL AND x.withdrawn_area IS NOT NULL),
+         sum(coalesce(x.withdrawn_area::double precision * 10000, x.area_m2, declared_ha::double precision * 10000))
+    INTO v_wd, v_wd_nogeom, v_wd_all
+  FROM landdb.withdrawal x
+  WHERE x.batch_id = bid AND x.withdrawal_status = '批复' AND coalesce(x.withdrawal_date <= as_of, true);
+  -- ownership of its parcels
+  SELECT landdb._union(array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '集体')),
+         landdb._union(array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '国有'))
+    INTO v_coll, v_state
+  FROM landdb.approval_parcel ap WHERE ap.batch_id = bid;
+  -- expropriations done: with geometry where they lie; without, by area, or (no area) the whole batch
+  SELECT landdb._union(array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL)), sum(u.m2)
+    INTO v_acq, v_acq_nogeom
+  FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2 FROM landdb.acquisition a
+        WHERE a.geom && bgeom AND ST_Intersects(a.geom, bgeom) AND coalesce(a.acquisition_date <= as_of, true)
+        UNION ALL
+        SELECT 2, a.id, CASE WHEN a.acquired_area IS NULL THEN bgeom END, a.acquired_area::double precision * 10000
+        FROM landdb.acquisition a
+        -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
+        WHERE a.batch_id = bid AND a.geom::bytea IS NULL AND coalesce(a.acquisition_date <= as_of, true)) u;
+  -- recorded links (监测监管系统): declared area from this batch, 公顷; a link without an area takes
+  -- the supply's declared area when it is the supply's only link
+  SELECT count(*), sum(lk.m2) FILTER (WHERE lk.live), sum(lk.m2) FILTER (WHERE lk.live AND NOT lk.has_geom)
+    INTO v_links, v_recorded, v_link_nogeom
+  FROM (SELECT landdb.in_force(s.contract_date, s.reclaimed_date, as_of) AS live, s.geom IS NOT NULL AS has_geom,
+               coalesce(sb.area, CASE WHEN (SELECT count(*) FROM landdb.supply_batch o2
+                                            WHERE o2.supply_id = sb.supply_id) = 1 THEN s.area END, 0)::double precision
+                 * 10000 AS m2
+        FROM landdb.supply_batch sb JOIN landdb.supply s ON s.id = sb.supply_id
+        WHERE sb.batch_id = bid) lk;
+
+  recorded_supplied_m2 := CASE WHEN v_links > 0 THEN coalesce(v_recorded, 0) END;
+  IF bgeom IS NULL THEN
+    -- no geometry: everything counts from the records
+    approved_m2 := coalesce(declared_ha::double precision * 10000, 0);
+    nogeom_supplied_m2 := coalesce(v_recorded, 0);
+    nogeom_withdrawn_m2 := least(coalesce(v_wd_all, 0), approved_m2);
+    supplied_m2 := nogeom_supplied_m2;
+    withdrawn_m2 := nogeom_withdrawn_m2;
+    unsupplied_m2 := greatest(approved_m2 - supplied_m2 - withdrawn_m2, 0);
+    statuses := '{}';
+    geoms := '{}';
+  ELSE
+    approved_m2 := ST_Area(bgeom);
+    nogeom_supplied_m2 := coalesce(v_link_nogeom, 0);
+    nogeom_withdrawn_m2 := coalesce(v_wd_nogeom, 0);
+    pc := landdb._batch_pieces(bgeom, v_cut, v_wd, v_coll, v_state, v_acq, snap, width, min_area);
+    statuses := pc.statuses;
+    geoms := pc.geoms;
+    supplied_m2 := approved_m2 - pc.r1_m2 + nogeom_supplied_m2;
+    withdrawn_m2 := pc.r1_m2 - pc.r2_m2 + nogeom_withdrawn_m2;
+    SELECT landdb._class_areas(
+             sum(ST_Area(q.g)) FILTER (WHERE q.st = '批而未征'), sum(ST_Area(q.g)) FILTER (WHERE q.st = '征而未供'),
+             sum(ST_Area(q.g)) FILTER (WHERE q.st = '未供'), v_acq_nogeom, nogeom_supplied_m2, nogeom_withdrawn_m2)
+      INTO cls
+    FROM unnest(statuses, geoms) AS q(st, g);
+    unsupplied_m2 := cls[1] + cls[2] + cls[3];
+    unacquired_m2 := cls[1];
+    acquired_unsupplied_m2 := cls[2];
+  END IF;
+  IF approved_m2 - withdrawn_m2 > 0 THEN
+    supply_rate := supplied_m2 / (approved_m2 - withdrawn_m2);
+    recorded_supply_rate := recorded_supplied_m2 / (approved_m2 - withdrawn_m2);
+  END IF;
+END $$;
+COMMENT ON FUNCTION landdb._batch_overlay(bigint, geometry, numeric, date, double precision, double precision, double precision)
+  IS '单个批次的叠加分析（内部） | overlay of one batch with its inputs (internal)';
+
+-- ---------------------------------------------------------------- all batches
+-- One row per batch (or per batch in scope): figures, and the remainder pieces as arrays.
+-- Every aggregate is ordered, so the same data always give the same geometry.
+DROP FUNCTION IF EXISTS landdb._overlay(date, bigint[], double precision, double precision, double precision);
+CREATE FUNCTION landdb._overlay(
+    as_of date, scope bigint[], snap double precision, width double precision, min_area double precision)
+RETURNS TABLE (
+    batch_id bigint, pzwh text, pzwh_key text, approval_date date, township text, zone_code text,
+    approved_m2 double precision, supplied_m2 double precision, withdrawn_m2 double precision,
+    unsupplied_m2 double precision, unacquired_m2 double precision, acquired_unsupplied_m2 double precision,
+    supply_rate double precision, recorded_supplied_m2 double precision, recorded_supply_rate double precision,
+    nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision,
+    piece_status text[], piece_geom geometry[])
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT b.id, b.pzwh, b.pzwh_key, b.approval_date,
+         coalesce(nullif(b.township, ''), landdb.township_at(b.geom)), landdb.zone_at(b.geom),
+         o.approved_m2, o.supplied_m2, o.withdrawn_m2, o.unsupplied_m2, o.unacquired_m2, o.acquired_unsupplied_m2,
+         o.supply_rate, o.recorded_supplied_m2, o.recorded_supply_rate, o.nogeom_supplied_m2, o.nogeom_withdrawn_m2,
+         o.statuses, o.geoms
+  FROM landdb.approval_batch b
+  CROSS JOIN LATERAL landdb._batch_overlay(b.id, b.geom, b.approved_area, as_of, snap, width, min_area) o
+  WHERE scope IS NULL OR b.id = ANY (scope)
+$$;
+COMMENT ON FUNCTION landdb._overlay(date, bigint[], double precision, double precision, double precision)
+  IS '批次叠加分析（内部：范围、容差为参数） | per-batch overlay with scope and tolerances (internal)';
+
+-- ---------------------------------------------------------------- public functions
+DROP FUNCTION IF EXISTS landdb.batch_supply(date);
+CREATE FUNCTION landdb.batch_supply(as_of date)
+RETURNS TABLE (
+    batch_id bigint, pzwh text, pzwh_key text, approval_date date, age_years integer,
+    township text, zone_code text,
+    approved_m2 double precision, supplied_m2 double precision, withdrawn_m2 double precision,
+    unsupplied_m2 double precision, unsupplied_mu double precision, unsupplied_ha double precision,
+    unacquired_m2 double precision, acquired_unsupplied_m2 double precision, supply_rate double precision,
+    recorded_supplied_m2 double precision, recorded_supply_rate double precision,
+    nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  d date := batch_supply.as_of;
+BEGIN
+  RETURN QUERY
+  SELECT o.batch_id, o.pzwh, o.pzwh_key, o.approval_date, landdb.full_years(o.approval_date, d),
+         o.township, o.zone_code, o.approved_m2, o.supplied_m2, o.withdrawn_m2,
+         o.unsupplied_m2, landdb.m2_to_mu(o.unsupplied_m2), landdb.m2_to_ha(o.unsupplied_m2),
+         o.unacquired_m2, o.acquired_unsupplied_m2, o.supply_rate,
+         o.recorded_supplied_m2, o.recorded_supply_rate, o.nogeom_supplied_m2, o.nogeom_withdrawn_m2
+  FROM landdb._overlay(d, NULL, landdb.setting_num('snap_tolerance_m'), landdb.setting_num('sliver_width_m'),
+                       landdb.setting_num('sliver_area_m2')) o
+  ORDER BY o.batch_id;
+END $$;
+COMMENT ON FUNCTION landdb.batch_supply(date) IS '各批次供地情况（基准日，现算） | per-batch supply figures as of a date (computed now)';
+
+DROP FUNCTION IF EXISTS landdb.unsupplied(date);
+CREATE FUNCTION landdb.unsupplied(as_of date)
+RETURNS TABLE (
+    batch_id bigint, pzwh text, pzwh_key text, approval_date date, age_years integer, piece_no integer,
+    status text, township text, zone_code text,
+    area_m2 double precision, area_mu double precision, area_ha double precision, geom geometry)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  d date := unsupplied.as_of;
+BEGIN
+  RETURN QUERY
+  SELECT o.batch_id, o.pzwh, o.pzwh_key, o.approval_date, landdb.full_years(o.approval_date, d),
+         pc.n::integer, pc.st, coalesce(landdb.township_at(pc.g), o.township), landdb.zone_at(pc.g),
+         ST_Area(pc.g), landdb.m2_to_mu(ST_Area(pc.g)), landdb.m2_to_ha(ST_Area(pc.g)), pc.g
+  FROM landdb._overlay(d, NULL, landdb.setting_num('snap_tolerance_m'), landdb.setting_num('sliver_width_m'),
+                       landdb.setting_num('sliver_area_m2')) o
+  CROSS JOIN LATERAL unnest(o.piece_status, o.piece_geom) WITH ORDINALITY AS pc(st, g, n)
+  ORDER BY o.batch_id, pc.n;
+END $$;
+COMMENT ON FUNCTION landdb.unsupplied(date) IS '批而未供图斑（基准日，现算） | unsupplied remainder pieces as of a date (computed now)';
+
+-- ---------------------------------------------------------------- stored or live
+-- Figures and pieces of a run when run_id is given, else computed now (for rules and metrics
+-- called outside analyze).
+DROP FUNCTION IF EXISTS landdb.run_batches(date, bigint);
+CREATE FUNCTION landdb.run_batches(as_of date, run_id bigint DEFAULT NULL)
+RETURNS TABLE (
+    batch_id bigint, pzwh text, pzwh_key text, approval_date date, township text, zone_code text,
+    approved_m2 double precision, supplied_m2 double precision, withdrawn_m2 double precision,
+    unsupplied_m2 double precision, unacquired_m2 double precision, acquired_unsupplied_m2 double precision,
+    supply_rate double precision, recorded_supplied_m2 double precision, recorded_supply_rate double precision,
+    nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision)
+LANGUAGE sql STABLE ROWS 10000 AS $$
+  SELECT a.batch_id, a.pzwh, a.pzwh_key, a.approval_date, a.township, a.zone_code, a.approved_m2, a.supplied_m2,
+         a.withdrawn_m2, a.unsupplied_m2, a.unacquired_m2, a.acquired_unsupplied_m2, a.supply_rate,
+         a.recorded_supplied_m2, a.recorded_supply_rate, a.nogeom_supplied_m2, a.nogeom_withdrawn_m2
+  FROM landdb.analysis_batch a WHERE a.run_id = run_batches.run_id
+  UNION ALL
+  SELECT o.batch_id, o.pzwh, o.pzwh_key, o.approval_date, o.township, o.zone_code, o.approved_m2, o.supplied_m2,
+         o.withdrawn_m2, o.unsupplied_m2, o.unacquired_m2, o.acquired_unsupplied_m2, o.supply_rate,
+         o.recorded_supplied_m2, o.recorded_supply_rate, o.nogeom_supplied_m2, o.nogeom_withdrawn_m2
+  FROM landdb.batch_supply(run_batches.as_of) o WHERE run_batches.run_id IS NULL
+$$;
+COMMENT ON FUNCTION landdb.run_batches(date, bigint) IS '批次供地数字（给定运行的存储结果，否则现算） | batch figures of a run, or computed now';
+
+DROP FUNCTION IF EXISTS landdb.run_pieces(date, bigint);
+CREATE FUNCTION landdb.run_pieces(as_of date, run_id bigint DEFAULT NULL)
+RETURNS TABLE (batch_id bigint, piece_no integer, status text, township text, zone_code text,
+               area_m2 double precision, geom geometry)
+LANGUAGE sql STABLE ROWS 10000 AS $$
+  SELECT p.batch_id, p.piece_no, p.status, p.township, p.zone_code, p.area_m2, p.geom::geometry
+  FROM landdb.analysis_piece p WHERE p.run_id = run_pieces.run_id
+  UNION ALL
+  SELECT u.batch_id, u.piece_no, u.status, u.township, u.zone_code, u.area_m2, u.geom
+  FROM landdb.unsupplied(run_pieces.as_of) u WHERE run_pieces.run_id IS NULL
+$$;
+COMMENT ON FUNCTION landdb.run_pieces(date, bigint) IS '批而未供图斑（给定运行的存储结果，否则现算） | remainder pieces of a run, or computed now';
+
+CREATE OR REPLACE FUNCTION landdb.latest_run(as_of date) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+  SELECT r.id FROM landdb.analysis_run r WHERE r.as_of = latest_run.as_of AND r.status = 'done'
+  ORDER BY r.finished_at DESC NULLS LAST, r.id DESC LIMIT 1
+$$;
+COMMENT ON FUNCTION landdb.latest_run(date) IS '某基准日最新完成的分析运行 | latest finished run of an as-of date';

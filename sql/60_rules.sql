@@ -1,0 +1,904 @@
+-- Flag rules (domain.md "Rules"), one function per rule id. Re-created on every upgrade.
+--
+--   landdb.rule_<id>(as_of date, run_id bigint DEFAULT NULL,
+--                    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+--   → (rule, subject, severity, area_m2, message, details, township, geom, batch_ids, supply_ids)
+--
+-- run_id: read the remainder figures and pieces of that stored run (analyze passes its own run);
+-- NULL computes them now. The scopes restrict a rule to the subjects an incremental run must
+-- recompute (NULL: all). Thresholds are settings. Periods of years count as 民法典 Art. 201–202
+-- say: "n full years after D" are complete once landdb.period_end(D, n) is over.
+--
+-- Subjects: batch → approval_batch.pzwh_key; supply → supply.supply_key; satellite patch →
+-- rs_patch.patch_no; survey patch → 'DLTB:' || survey_year || ':' || patch_no; a pair → the two
+-- keys sorted and joined by ' | '; a remnant → its batches' pzwh_keys sorted and joined by '+',
+-- then '@x,y' of its centroid rounded to the metre; a disposal plan → plan_no.
+
+-- ---------------------------------------------------------------- catalogue
+-- subject_kind tells analyze how to recompute incrementally: 'batch' and 'batch_pair' flags are
+-- recomputed for the batches a change can affect, 'supply' and 'supply_pair' for the supplies,
+-- 'mixed' for both, 'always' every time.
+-- (views use it: CREATE OR REPLACE, never DROP)
+CREATE OR REPLACE FUNCTION landdb.rule_catalog()
+RETURNS TABLE (rule text, severity text, label text, label_en text, subject_kind text, sort integer)
+LANGUAGE sql IMMUTABLE AS $$
+  VALUES
+  ('unsupplied_over_3y',          '中', '三年以上批而未供',               'unsupplied for over three years',        'batch',       1),
+  ('unacquired',                  '高', '批而未征（满两年，批文失效）',     'approved, not expropriated: lapsed',     'batch',       2),
+  ('acquired_unsupplied_over_2y', '高', '征而未供满两年',                 'expropriated, unsupplied for two years', 'batch',       3),
+  ('withdrawal_candidate',        '中', '可撤回（调整）批文',             'candidate for withdrawal of approval',   'batch',       4),
+  ('used_before_supply',          '高', '未供即用',                       'used before supply',                     'always',      5),
+  ('remnant_parcel',              '中', '边角地、插花地、夹心地',         'remnant parcel',                         'always',      6),
+  ('start_due',                   '低', '开工提醒',                       'start due',                              'supply',      7),
+  ('completion_due',              '低', '竣工提醒',                       'completion due',                         'supply',      8),
+  ('start_overdue',               '中', '逾期未开工',                     'start overdue',                          'supply',      9),
+  ('completion_overdue',          '中', '逾期未竣工',                     'completion overdue',                     'supply',     10),
+  ('idle_not_started',            '高', '疑似闲置：满一年未动工',         'suspected idle: not started',            'supply',     11),
+  ('idle_reclaim',                '高', '满两年未动工：无偿收回候选',     'not started for two years: reclaim',     'supply',     12),
+  ('idle_stalled',                '高', '疑似闲置：中止开发满一年',       'suspected idle: development stalled',    'supply',     13),
+  ('supply_outside_approval',     '低', '新增建设用地供地超出批准范围',   'supply outside approval',                'supply',     14),
+  ('supply_overlap',              '低', '供地宗地重叠',                   'overlapping supplies',                   'supply_pair', 15),
+  ('batch_overlap',               '低', '批次范围重叠',                   'overlapping batches',                    'batch_pair', 16),
+  ('supply_no_geometry',          '低', '供地无宗地图形',                 'supply without geometry',                'supply',     17),
+  ('supply_rate_mismatch',        '低', '空间与登记已供面积不符',         'spatial and recorded supply differ',     'batch',      18),
+  ('area_mismatch',               '低', '申报面积与图形面积不符',         'declared area differs from geometry',    'mixed',      19),
+  ('disposal_overdue',            '中', '处置方案逾期未销号',             'disposal plan overdue',                  'always',     20)
+$$;
+COMMENT ON FUNCTION landdb.rule_catalog() IS '规则目录（编号、严重程度、名称、对象类型） | rule catalogue';
+
+-- ---------------------------------------------------------------- helpers
+-- A number for a message: rounded, without trailing zeros.
+CREATE OR REPLACE FUNCTION landdb._n(x double precision, digits integer DEFAULT 2) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN x IS NULL THEN '—'
+              ELSE trim(trailing '.' FROM trim(trailing '0' FROM round(x::numeric, digits)::text)) END
+$$;
+
+-- A flag's geometry: polygonal, multi, or NULL.
+CREATE OR REPLACE FUNCTION landdb._flag_geom(g geometry) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN g IS NULL OR ST_IsEmpty(g) THEN NULL ELSE ST_Multi(ST_CollectionExtract(g, 3)) END
+$$;
+
+-- The union of a batch's pieces (one piece: itself).
+CREATE OR REPLACE FUNCTION landdb._pieces_union(gs geometry[]) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN cardinality(gs) = 1 THEN ST_Multi(gs[1]) WHEN cardinality(gs) > 1 THEN ST_Multi(ST_Union(gs)) END
+$$;
+
+-- The remainder of each batch of a run as one geometry: its pieces (of one status, or all).
+-- Rules join it to the batches they flag (a hash join: never a CTE joined to a CTE).
+DROP FUNCTION IF EXISTS landdb._batch_piece_geom(date, bigint, text);
+CREATE FUNCTION landdb._batch_piece_geom(as_of date, run_id bigint, status text DEFAULT NULL)
+RETURNS TABLE (batch_id bigint, geom geometry)
+LANGUAGE sql STABLE ROWS 10000 AS $$
+  SELECT p.batch_id,
+         CASE WHEN $3 IS NULL THEN landdb._pieces_union(array_agg(p.geom ORDER BY p.piece_no))
+              -- pieces of one status never share an edge: collecting them is enough
+              ELSE ST_Multi(ST_CollectionExtract(ST_Collect(p.geom ORDER BY p.piece_no), 3)) END
+  FROM landdb.run_pieces($1, $2) p
+  WHERE $3 IS NULL OR p.status = $3
+  GROUP BY p.batch_id
+$$;
+COMMENT ON FUNCTION landdb._batch_piece_geom(date, bigint, text) IS '各批次的批而未供图形（内部） | remainder geometry of each batch of a run (internal)';
+
+-- The state of every supply as of a date: in force, the agreed dates in force (the latest
+-- supplementary agreement signed by as_of that re-fixes a date overrides the contract), the
+-- latest development record observed by as_of, and the recorded idle case.
+DROP FUNCTION IF EXISTS landdb.supply_state(date, bigint[]);
+CREATE FUNCTION landdb.supply_state(as_of date, scope bigint[] DEFAULT NULL)
+RETURNS TABLE (
+    supply_id bigint, supply_key text, dzjgh text, project_name text, land_user text, supply_method text,
+    land_use text, price numeric, mortgagee text, township text, area_m2 double precision,
+    area_ha double precision, geom geometry, contract_date date, in_force boolean,
+    agreed_start date, start_source text, agreed_completion date, completion_source text,
+    contract_start date, contract_completion date,
+    observed_date date, actual_start date, actual_completion date, developed_area numeric,
+    invested numeric, total_investment numeric, suspended_since date, started boolean, completed boolean,
+    idle_cause text, case_no text, determined_date date, determined boolean)
+LANGUAGE sql STABLE AS $$
+  SELECT s.id, s.supply_key, s.dzjgh, s.project_name, s.land_user, s.supply_method, s.land_use, s.price,
+         s.mortgagee, s.township,
+         coalesce(s.area_m2, s.area::double precision * 10000),
+         coalesce(s.area::double precision, s.area_m2 / 10000),
+         s.geom, s.contract_date, landdb.in_force(s.contract_date, s.reclaimed_date, $1),
+         coalesce(sa.agreed_start, s.agreed_start),
+         CASE WHEN sa.agreed_start IS NOT NULL THEN '补充协议 ' || sa.agreement_no
+              WHEN s.agreed_start IS NOT NULL THEN
+                CASE WHEN strpos(s.supply_method, '划拨') > 0 THEN '划拨决定书' ELSE '供地合同' END END,
+         coalesce(sc.agreed_completion, s.agreed_completion),
+         CASE WHEN sc.agreed_completion IS NOT NULL THEN '补充协议 ' || sc.agreement_no
+              WHEN s.agreed_completion IS NOT NULL THEN
+                CASE WHEN strpos(s.supply_method, '划拨') > 0 THEN '划拨决定书' ELSE '供地合同' END END,
+         s.agreed_start, s.agreed_completion,
+         dv.observed_date, dv.actual_start, dv.actual_completion, dv.developed_area, dv.invested,
+         dv.total_investment, dv.suspended_since,
+         coalesce(dv.actual_start <= $1, false), coalesce(dv.actual_completion <= $1, false),
+         ic.idle_cause, coalesce(dt.case_no, ic.case_no), dt.determined_date, dt.case_no IS NOT NULL
+  FROM landdb.supply s
+  LEFT JOIN (SELECT DISTINCT ON (a.supply_id) a.supply_id, a.agreed_start, a.agreement_no
+             FROM landdb.supplementary_agreement a
+             WHERE a.agreement_date <= $1 AND a.agreed_start IS NOT NULL
+             ORDER BY a.supply_id, a.agreement_date DESC, a.id DESC) sa ON sa.supply_id = s.id
+  LEFT JOIN (SELECT DISTINCT ON (a.supply_id) a.supply_id, a.agreed_completion, a.agreement_no
+             FROM landdb.supplementary_agreement a
+             WHERE a.agreement_date <= $1 AND a.agreed_completion IS NOT NULL
+             ORDER BY a.supply_id, a.agreement_date DESC, a.id DESC) sc ON sc.supply_id = s.id
+  LEFT JOIN (SELECT DISTINCT ON (d.supply_id) d.*
+             FROM landdb.development d WHERE d.observed_date <= $1
+             ORDER BY d.supply_id, d.observed_date DESC, d.id DESC) dv ON dv.supply_id = s.id
+  LEFT JOIN (SELECT DISTINCT ON (c.supply_id) c.supply_id, c.idle_cause, c.case_no
+             FROM landdb.idle_case c
+             WHERE coalesce(c.determined_date, c.notice_date, $1) <= $1
+             ORDER BY c.supply_id, coalesce(c.determined_date, c.notice_date) DESC NULLS LAST, c.id DESC) ic
+         ON ic.supply_id = s.id
+  LEFT JOIN (SELECT DISTINCT ON (c.supply_id) c.supply_id, c.case_no, c.determined_date
+             FROM landdb.idle_case c WHERE c.determined_date <= $1
+             ORDER BY c.supply_id, c.determined_date DESC, c.id DESC) dt ON dt.supply_id = s.id
+  WHERE $2 IS NULL OR s.id = ANY ($2)
+$$;
+COMMENT ON FUNCTION landdb.supply_state(date, bigint[]) IS '供地在基准日的状态（有效约定开竣工日期、最新巡查记录、闲置认定） | state of each supply as of a date';
+
+-- ================================================================ batch rules
+DROP FUNCTION IF EXISTS landdb.rule_unsupplied_over_3y(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_unsupplied_over_3y(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT $1 AS d, landdb.setting_num('unsupplied_years') AS n, landdb.setting_num('sliver_area_m2') AS min_m2)
+  SELECT 'unsupplied_over_3y', b.pzwh_key, '中', b.unsupplied_m2,
+         format('批准已满%s年，仍有批而未供土地%s亩（供地率%s%%）', b.fy, landdb._n(landdb.m2_to_mu(b.unsupplied_m2)),
+                landdb._n(b.supply_rate * 100, 1)),
+         jsonb_build_object('pzwh', b.pzwh, 'approval_date', b.approval_date, 'full_years', b.fy,
+                            'approved_m2', b.approved_m2, 'supplied_m2', b.supplied_m2, 'withdrawn_m2', b.withdrawn_m2,
+                            'unsupplied_m2', b.unsupplied_m2, 'unsupplied_mu', landdb.m2_to_mu(b.unsupplied_m2),
+                            'unacquired_m2', b.unacquired_m2, 'acquired_unsupplied_m2', b.acquired_unsupplied_m2,
+                            'supply_rate', b.supply_rate),
+         b.township, pg.geom, ARRAY[b.batch_id], '{}'::bigint[]
+  FROM (SELECT r.*, landdb.full_years(r.approval_date, cfg.d) AS fy
+        FROM cfg, landdb.run_batches($1, $2) r
+        WHERE ($3 IS NULL OR r.batch_id = ANY ($3))
+          AND r.unsupplied_m2 > cfg.min_m2 AND cfg.d > landdb.period_end(r.approval_date, cfg.n)) b
+  LEFT JOIN landdb._batch_piece_geom($1, $2) pg ON pg.batch_id = b.batch_id
+$$;
+COMMENT ON FUNCTION landdb.rule_unsupplied_over_3y(date, bigint, bigint[], bigint[]) IS '规则：三年以上批而未供 | rule unsupplied_over_3y';
+
+DROP FUNCTION IF EXISTS landdb.rule_unacquired(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_unacquired(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT $1 AS d, landdb.setting_num('unacquired_years') AS n, landdb.setting_num('sliver_area_m2') AS min_m2)
+  SELECT 'unacquired', b.pzwh_key, '高', b.unacquired_m2,
+         format('批准已满%s年，集体土地%s亩仍未完成征收，农用地转用和土地征收批准文件可能已自动失效（国发〔2004〕28号）',
+                b.fy, landdb._n(landdb.m2_to_mu(b.unacquired_m2))),
+         jsonb_build_object('pzwh', b.pzwh, 'approval_date', b.approval_date, 'full_years', b.fy,
+                            'unacquired_m2', b.unacquired_m2, 'unacquired_mu', landdb.m2_to_mu(b.unacquired_m2),
+                            'unsupplied_m2', b.unsupplied_m2),
+         b.township, pg.geom, ARRAY[b.batch_id], '{}'::bigint[]
+  FROM (SELECT r.*, landdb.full_years(r.approval_date, cfg.d) AS fy
+        FROM cfg, landdb.run_batches($1, $2) r
+        WHERE ($3 IS NULL OR r.batch_id = ANY ($3))
+          AND r.unacquired_m2 > cfg.min_m2 AND cfg.d > landdb.period_end(r.approval_date, cfg.n)) b
+  LEFT JOIN landdb._batch_piece_geom($1, $2, '批而未征') pg ON pg.batch_id = b.batch_id
+$$;
+COMMENT ON FUNCTION landdb.rule_unacquired(date, bigint, bigint[], bigint[]) IS '规则：批而未征（批准满两年未征收） | rule unacquired';
+
+-- 征而未供 land lying in expropriations completed more than n full years ago. Expropriations
+-- without geometry count by area (or, with no area, over the whole batch); without a date they
+-- cannot start the clock.
+DROP FUNCTION IF EXISTS landdb.rule_acquired_unsupplied_over_2y(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_acquired_unsupplied_over_2y(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT $1 AS d, landdb.setting_num('acquired_unsupplied_years') AS n,
+                      landdb.setting_num('sliver_width_m') AS w, landdb.setting_num('sliver_area_m2') AS min_m2),
+  -- MATERIALIZED: computed once (inlined, the intersection would be computed for every use)
+  x AS MATERIALIZED (
+    SELECT b.*, pg.geom AS pgeom, a.acq, a.acq_keys, a.first_date, a.nogeom_m2,
+           CASE WHEN a.acq IS NULL OR pg.geom IS NULL THEN NULL
+                WHEN ST_CoveredBy(pg.geom, a.acq) THEN pg.geom
+                ELSE landdb.drop_slivers(ST_Intersection(pg.geom, a.acq), cfg.w, cfg.min_m2) END AS og
+    FROM cfg, landdb.run_batches($1, $2) b
+    JOIN landdb.approval_batch ab ON ab.id = b.batch_id
+    LEFT JOIN landdb._batch_piece_geom($1, $2, '征而未供') pg ON pg.batch_id = b.batch_id
+    CROSS JOIN LATERAL (
+      SELECT landdb._union(array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL)) AS acq,
+             sum(u.m2) AS nogeom_m2,
+             jsonb_agg(jsonb_build_object('acq_key', u.acq_key, 'acquisition_date', u.d,
+                                          'full_years', landdb.full_years(u.d, cfg.d))
+                       ORDER BY u.d, u.acq_key) AS acq_keys,
+             min(u.d) AS first_date
+      FROM (SELECT 1 AS k, q.id, q.geom AS g, NULL::double precision AS m2, q.acq_key, q.acquisition_date AS d
+            FROM landdb.acquisition q
+            WHERE q.geom && ab.geom AND ST_Intersects(q.geom, ab.geom) AND q.acquisition_date IS NOT NULL
+              AND cfg.d > landdb.period_end(q.acquisition_date, cfg.n)
+            UNION ALL
+            SELECT 2, q.id, CASE WHEN q.acquired_area IS NULL THEN ab.geom END,
+                   q.acquired_area::double precision * 10000, q.acq_key, q.acquisition_date
+            FROM landdb.acquisition q
+            -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
+            WHERE q.batch_id = ab.id AND q.geom::bytea IS NULL AND q.acquisition_date IS NOT NULL
+              AND cfg.d > landdb.period_end(q.acquisition_date, cfg.n)) u) a
+    WHERE ($3 IS NULL OR b.batch_id = ANY ($3)) AND b.acquired_unsupplied_m2 > cfg.min_m2
+  ), y AS (
+    SELECT x.*, least(coalesce(ST_Area(x.og), 0) + coalesce(x.nogeom_m2, 0), x.acquired_unsupplied_m2) AS m2 FROM x
+  )
+  SELECT 'acquired_unsupplied_over_2y', y.pzwh_key, '高', y.m2,
+         format('征收完成已满%s年，%s亩仍未供应（国发〔2004〕28号：扣减下一年度农用地转用计划指标）',
+                landdb.full_years(y.first_date, $1), landdb._n(landdb.m2_to_mu(y.m2))),
+         jsonb_build_object('pzwh', y.pzwh, 'approval_date', y.approval_date, 'acquisitions', y.acq_keys,
+                            'area_m2', y.m2, 'area_mu', landdb.m2_to_mu(y.m2),
+                            'acquired_unsupplied_m2', y.acquired_unsupplied_m2),
+         y.township, landdb._flag_geom(coalesce(y.og, CASE WHEN y.nogeom_m2 > 0 THEN y.pgeom END)),
+         ARRAY[y.batch_id], '{}'::bigint[]
+  FROM y, cfg WHERE y.m2 > cfg.min_m2
+$$;
+COMMENT ON FUNCTION landdb.rule_acquired_unsupplied_over_2y(date, bigint, bigint[], bigint[]) IS '规则：征而未供满两年 | rule acquired_unsupplied_over_2y';
+
+-- Construction patches (卫片 of a construction change type, 变更调查 patches of a construction
+-- class) as of a date: their date is the detection date or the end of the survey year.
+DROP FUNCTION IF EXISTS landdb.construction_patches(date);
+CREATE FUNCTION landdb.construction_patches(as_of date)
+RETURNS TABLE (kind text, patch_id bigint, subject text, patch_date date, patch_class text, period text,
+               judgement text, township text, geom geometry)
+LANGUAGE sql STABLE AS $$
+  SELECT '卫片', r.id, r.patch_no, coalesce(r.detected_date, $1), r.change_type, r.period, r.judgement,
+         r.township, r.geom
+  FROM landdb.rs_patch r
+  WHERE r.change_type = ANY (landdb.setting_list('construction_change_types'))
+    AND coalesce(r.detected_date <= $1, true)
+  UNION ALL
+  SELECT '变更调查', p.id, 'DLTB:' || p.survey_year || ':' || p.patch_no, make_date(p.survey_year, 12, 31),
+         p.dlbm, p.survey_year::text, NULL, NULL, p.geom
+  FROM landdb.survey_patch p
+  WHERE make_date(p.survey_year, 12, 31) <= $1
+    AND EXISTS (SELECT 1 FROM unnest(landdb.setting_list('construction_dlbm_prefixes')) x
+                WHERE p.dlbm LIKE x || '%')
+$$;
+COMMENT ON FUNCTION landdb.construction_patches(date) IS '建设图斑（卫片新增建设、变更调查建设用地地类） | construction patches as of a date';
+
+DROP FUNCTION IF EXISTS landdb.rule_withdrawal_candidate(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_withdrawal_candidate(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (
+    SELECT $1 AS d, landdb.setting_num('withdrawal_years') AS n,
+           landdb.setting_num('withdrawal_no_supply_years') AS quiet,
+           ($1 - make_interval(years => landdb.setting_num('withdrawal_no_supply_years')::int))::date AS since,
+           landdb.setting_num('overlap_tolerance_m2') AS tol, landdb.setting_num('sliver_area_m2') AS min_m2,
+           landdb.setting_num('used_before_supply_min_m2') AS built_m2,
+           landdb.setting_list('construction_change_types') AS types,
+           landdb.setting_list('construction_dlbm_prefixes') AS prefixes
+  )
+  SELECT 'withdrawal_candidate', b.pzwh_key, '中', b.unsupplied_m2,
+         format('批准已满%s年，近%s年未供地且剩余土地无建设，批而未供%s亩，可申请撤回或调整批文（晋政办函〔2021〕105号）',
+                b.fy, cfg.quiet, landdb._n(landdb.m2_to_mu(b.unsupplied_m2))),
+         jsonb_build_object('pzwh', b.pzwh, 'approval_date', b.approval_date, 'full_years', b.fy,
+                            'unsupplied_m2', b.unsupplied_m2, 'unsupplied_mu', landdb.m2_to_mu(b.unsupplied_m2),
+                            'supply_rate', b.supply_rate, 'last_supply_date', greatest(l1.d, l2.d)),
+         b.township, pg.geom, ARRAY[b.batch_id], '{}'::bigint[]
+  FROM cfg,
+       (SELECT r.*, landdb.full_years(r.approval_date, $1) AS fy FROM landdb.run_batches($1, $2) r) b
+  JOIN landdb.approval_batch ab ON ab.id = b.batch_id
+  LEFT JOIN landdb._batch_piece_geom($1, $2) pg ON pg.batch_id = b.batch_id
+  -- the latest supply from the batch: linked to it, or lying in it beyond the tolerance
+  CROSS JOIN LATERAL (
+    SELECT max(s.contract_date) AS d FROM landdb.supply_batch sb JOIN landdb.supply s ON s.id = sb.supply_id
+    WHERE sb.batch_id = b.batch_id AND s.contract_date <= cfg.d) l1
+  CROSS JOIN LATERAL (
+    SELECT max(s.contract_date) AS d FROM landdb.supply s
+    WHERE s.geom && ab.geom AND s.contract_date <= cfg.d AND s.contract_date > coalesce(l1.d, '-infinity')
+      AND ST_Intersects(s.geom, ab.geom) AND ST_Area(ST_Intersection(s.geom, ab.geom)) >= cfg.tol) l2
+  WHERE ($3 IS NULL OR b.batch_id = ANY ($3))
+    AND b.unsupplied_m2 > cfg.min_m2 AND cfg.d > landdb.period_end(b.approval_date, cfg.n)
+    AND coalesce(greatest(l1.d, l2.d) <= cfg.since, true)
+    -- no construction on the remainder (satellite patches, change-survey construction classes)
+    AND NOT EXISTS (
+      SELECT 1 FROM landdb.rs_patch r
+      WHERE pg.geom IS NOT NULL AND r.geom && pg.geom AND r.change_type = ANY (cfg.types)
+        AND coalesce(r.detected_date <= cfg.d, true) AND ST_Intersects(r.geom, pg.geom)
+        AND ST_Area(ST_Intersection(r.geom, pg.geom)) >= cfg.built_m2)
+    AND NOT EXISTS (
+      SELECT 1 FROM landdb.survey_patch sp
+      WHERE pg.geom IS NOT NULL AND sp.geom && pg.geom AND make_date(sp.survey_year, 12, 31) <= cfg.d
+        AND EXISTS (SELECT 1 FROM unnest(cfg.prefixes) x WHERE sp.dlbm LIKE x || '%')
+        AND ST_Intersects(sp.geom, pg.geom) AND ST_Area(ST_Intersection(sp.geom, pg.geom)) >= cfg.built_m2)
+$$;
+COMMENT ON FUNCTION landdb.rule_withdrawal_candidate(date, bigint, bigint[], bigint[]) IS '规则：可撤回（调整）批文 | rule withdrawal_candidate';
+
+DROP FUNCTION IF EXISTS landdb.rule_supply_rate_mismatch(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_supply_rate_mismatch(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT landdb.setting_num('supply_rate_mismatch_share') AS share,
+                      landdb.setting_num('area_mismatch_min_m2') AS min_m2),
+  b AS (
+    SELECT r.* FROM cfg, landdb.run_batches($1, $2) r
+    WHERE ($3 IS NULL OR r.batch_id = ANY ($3)) AND r.recorded_supplied_m2 IS NOT NULL
+      AND abs(r.supplied_m2 - r.recorded_supplied_m2)
+            > greatest(cfg.share * greatest(r.supplied_m2, r.recorded_supplied_m2), cfg.min_m2)
+  ),
+  who AS (
+    SELECT rc.batch_id,
+           jsonb_agg(jsonb_build_object('supply_key', rc.supply_key, 'dzjgh', rc.dzjgh, 'land_user', rc.land_user,
+                                        'spatial_m2', rc.spatial_m2, 'recorded_m2', rc.recorded_m2,
+                                        'difference_m2', rc.supply_difference_m2, 'note', rc.note)
+                     ORDER BY rc.supply_key) AS supplies,
+           array_agg(rc.supply_id ORDER BY rc.supply_id) AS ids
+    FROM landdb._reconcile($1, $2, (SELECT array_agg(b.batch_id) FROM b)) rc GROUP BY rc.batch_id
+  )
+  SELECT 'supply_rate_mismatch', b.pzwh_key, '低', abs(b.supplied_m2 - b.recorded_supplied_m2),
+         format('空间叠加已供%s亩，监测监管系统登记已供%s亩，相差%s亩（供地率%s%%对%s%%）',
+                landdb._n(landdb.m2_to_mu(b.supplied_m2)), landdb._n(landdb.m2_to_mu(b.recorded_supplied_m2)),
+                landdb._n(landdb.m2_to_mu(b.supplied_m2 - b.recorded_supplied_m2)),
+                landdb._n(b.supply_rate * 100, 1), landdb._n(b.recorded_supply_rate * 100, 1)),
+         jsonb_build_object('pzwh', b.pzwh, 'supplied_m2', b.supplied_m2, 'recorded_supplied_m2', b.recorded_supplied_m2,
+                            'difference_m2', b.supplied_m2 - b.recorded_supplied_m2, 'supply_rate', b.supply_rate,
+                            'recorded_supply_rate', b.recorded_supply_rate,
+                            'supplies', coalesce(who.supplies, '[]'::jsonb)),
+         b.township, landdb._flag_geom(ab.geom), ARRAY[b.batch_id], coalesce(who.ids, '{}'::bigint[])
+  FROM b JOIN landdb.approval_batch ab ON ab.id = b.batch_id LEFT JOIN who ON who.batch_id = b.batch_id
+$$;
+COMMENT ON FUNCTION landdb.rule_supply_rate_mismatch(date, bigint, bigint[], bigint[]) IS '规则：空间与登记已供面积不符 | rule supply_rate_mismatch';
+
+DROP FUNCTION IF EXISTS landdb.rule_batch_overlap(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_batch_overlap(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT landdb.setting_num('overlap_tolerance_m2') AS tol, landdb.setting_num('sliver_width_m') AS w,
+                      landdb.setting_num('sliver_area_m2') AS min_m2),
+  -- pairs straight from the table (a CTE would lose the spatial index)
+  pairs AS (
+    SELECT a.id AS i, b.id AS j
+    FROM landdb.approval_batch a JOIN landdb.approval_batch b
+      ON a.id < b.id AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
+    WHERE $3 IS NULL AND coalesce(a.approval_date <= $1, true) AND coalesce(b.approval_date <= $1, true)
+    UNION
+    SELECT least(a.id, b.id), greatest(a.id, b.id)
+    FROM landdb.approval_batch a JOIN landdb.approval_batch b
+      ON a.id <> b.id AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
+    WHERE $3 IS NOT NULL AND a.id = ANY ($3)
+      AND coalesce(a.approval_date <= $1, true) AND coalesce(b.approval_date <= $1, true)
+  ),
+  o AS MATERIALIZED (
+    SELECT p.i, p.j, landdb.drop_slivers(ST_Intersection(a.geom, b.geom), cfg.w, cfg.min_m2) AS g
+    FROM cfg, pairs p JOIN landdb.approval_batch a ON a.id = p.i JOIN landdb.approval_batch b ON b.id = p.j
+  )
+  SELECT 'batch_overlap', least(a.pzwh_key, b.pzwh_key) || ' | ' || greatest(a.pzwh_key, b.pzwh_key), '低',
+         ST_Area(o.g),
+         format('批次%s与%s范围重叠%s平方米（同一土地重复报批？）', a.pzwh, b.pzwh, landdb._n(ST_Area(o.g), 1)),
+         jsonb_build_object('batches', jsonb_build_array(
+             jsonb_build_object('pzwh', a.pzwh, 'approval_date', a.approval_date),
+             jsonb_build_object('pzwh', b.pzwh, 'approval_date', b.approval_date)), 'overlap_m2', ST_Area(o.g)),
+         coalesce(nullif(a.township, ''), landdb.township_at(o.g)), landdb._flag_geom(o.g), ARRAY[a.id, b.id], '{}'::bigint[]
+  FROM cfg, o JOIN landdb.approval_batch a ON a.id = o.i JOIN landdb.approval_batch b ON b.id = o.j
+  WHERE o.g IS NOT NULL AND ST_Area(o.g) >= cfg.tol
+$$;
+COMMENT ON FUNCTION landdb.rule_batch_overlap(date, bigint, bigint[], bigint[]) IS '规则：批次范围重叠 | rule batch_overlap';
+
+-- ================================================================ spatial rules recomputed every run
+-- 未供即用: a construction patch overlapping land approved and unsupplied on the patch's own date.
+DROP FUNCTION IF EXISTS landdb.rule_used_before_supply(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_used_before_supply(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT landdb.setting_num('used_before_supply_min_m2') AS min_m2,
+                      landdb.setting_num('snap_tolerance_m') AS snap, landdb.setting_num('sliver_width_m') AS w,
+                      landdb.setting_num('sliver_area_m2') AS a),
+  hit AS MATERIALIZED (
+    SELECT cp.*, bb.g AS bgeom, bb.ids, bb.pzwhs, bb.twp,
+           landdb.drop_slivers(
+             CASE WHEN ww.g IS NULL THEN d1.g ELSE ST_Difference(d1.g, landdb.snap_to(ww.g, bb.g, cfg.snap)) END,
+             cfg.w, cfg.a) AS g
+    FROM cfg, landdb.construction_patches($1) cp
+    -- batches approved by the patch's date, not wholly withdrawn by then
+    CROSS JOIN LATERAL (
+      SELECT landdb._union(array_agg(b.geom ORDER BY b.id)) AS g, array_agg(b.id ORDER BY b.id) AS ids,
+             jsonb_agg(b.pzwh ORDER BY b.id) AS pzwhs, min(b.township) AS twp
+      FROM landdb.approval_batch b
+      WHERE b.geom && cp.geom AND ST_Intersects(b.geom, cp.geom) AND coalesce(b.approval_date <= cp.patch_date, true)
+        AND NOT EXISTS (SELECT 1 FROM landdb.withdrawal x WHERE x.batch_id = b.id AND x.withdrawal_status = '批复'
+                        AND coalesce(x.withdrawal_date <= cp.patch_date, true) AND x.geom::bytea IS NULL
+                        AND x.withdrawn_area IS NULL)) bb
+    -- supplies in force on that date
+    CROSS JOIN LATERAL (
+      SELECT landdb._union(array_agg(s.geom ORDER BY s.id)) AS g FROM landdb.supply s
+      WHERE s.geom && cp.geom AND ST_Intersects(s.geom, cp.geom)
+        AND landdb.in_force(s.contract_date, s.reclaimed_date, cp.patch_date)) ss
+    CROSS JOIN LATERAL (
+      SELECT landdb._union(array_agg(x.geom ORDER BY x.id)) AS g FROM landdb.withdrawal x
+      WHERE x.geom && cp.geom AND ST_Intersects(x.geom, cp.geom) AND x.withdrawal_status = '批复'
+        AND coalesce(x.withdrawal_date <= cp.patch_date, true)) ww
+    CROSS JOIN LATERAL (
+      SELECT CASE WHEN ss.g IS NULL THEN ST_Intersection(cp.geom, bb.g)
+                  ELSE ST_Difference(ST_Intersection(cp.geom, bb.g), landdb.snap_to(ss.g, bb.g, cfg.snap)) END AS g) d1
+    WHERE bb.g IS NOT NULL
+  ), one AS (
+    -- one flag per subject: a patch number met in several monitoring periods keeps its latest
+    SELECT DISTINCT ON (h.subject) h.*, ST_Area(h.g) AS m2,
+           (SELECT jsonb_agg(DISTINCT h2.period) FROM hit h2 WHERE h2.subject = h.subject) AS periods
+    FROM cfg, hit h WHERE h.g IS NOT NULL AND ST_Area(h.g) >= cfg.min_m2
+    ORDER BY h.subject, h.patch_date DESC, h.patch_id DESC
+  )
+  SELECT 'used_before_supply', one.subject, '高', one.m2,
+         CASE one.kind WHEN '卫片' THEN
+           format('卫片图斑%s（%s，%s）占用已批未供土地%s平方米（%s亩），疑似未供即用，移交卫片执法',
+                  one.subject, one.patch_class, one.patch_date, landdb._n(one.m2, 0), landdb._n(landdb.m2_to_mu(one.m2)))
+         ELSE
+           format('%s年变更调查地类%s图斑占用已批未供土地%s平方米（%s亩），疑似未供即用',
+                  one.period, one.patch_class, landdb._n(one.m2, 0), landdb._n(landdb.m2_to_mu(one.m2)))
+         END,
+         jsonb_build_object('kind', one.kind, 'patch_date', one.patch_date, 'class', one.patch_class,
+                            'periods', one.periods, 'judgement', one.judgement, 'pzwh', one.pzwhs,
+                            'overlap_m2', one.m2, 'overlap_mu', landdb.m2_to_mu(one.m2)),
+         coalesce(nullif(one.township, ''), one.twp, landdb.township_at(one.g)), landdb._flag_geom(one.g),
+         one.ids, '{}'::bigint[]
+  FROM one
+$$;
+COMMENT ON FUNCTION landdb.rule_used_before_supply(date, bigint, bigint[], bigint[]) IS '规则：未供即用 | rule used_before_supply';
+
+-- 边角地: remainder pieces dissolved across batches (pieces closer than the snapping tolerance form
+-- one), small or narrow, within remnant_touch_m of supplied land.
+DROP FUNCTION IF EXISTS landdb.rule_remnant_parcel(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_remnant_parcel(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT $1 AS d, landdb.setting_num('remnant_max_mu') * 10000.0 / 15 AS max_m2,
+                      landdb.setting_num('remnant_min_width_m') AS min_w, landdb.setting_num('remnant_touch_m') AS touch,
+                      landdb.setting_num('snap_tolerance_m') AS snap),
+  p AS (SELECT rp.batch_id, rp.piece_no, rp.geom FROM landdb.run_pieces($1, $2) rp),
+  c AS (SELECT p.*, ST_ClusterDBSCAN(p.geom, eps := (SELECT snap FROM cfg), minpoints := 1) OVER () AS cid FROM p),
+  g AS (
+    SELECT c.cid, CASE WHEN count(*) = 1 THEN ST_Multi((array_agg(c.geom))[1])
+                       ELSE ST_Multi(ST_Union(c.geom ORDER BY c.batch_id, c.piece_no)) END AS geom,
+           array_agg(DISTINCT c.batch_id ORDER BY c.batch_id) AS ids
+    FROM c GROUP BY c.cid
+  ),
+  r AS (
+    SELECT g.*, ST_Area(g.geom) < cfg.max_m2 AS small, landdb.is_sliver(g.geom, cfg.min_w, 0) AS narrow
+    FROM cfg, g
+    WHERE ST_Area(g.geom) < cfg.max_m2 OR landdb.is_sliver(g.geom, cfg.min_w, 0)
+  ),
+  n AS (
+    SELECT r.*, nb.neighbours, nb.sids, k.keys, k.pzwhs, k.twp
+    FROM cfg, r
+    CROSS JOIN LATERAL (
+      SELECT jsonb_agg(jsonb_build_object('supply_key', s.supply_key, 'dzjgh', s.dzjgh, 'land_user', s.land_user,
+                                          'project_name', s.project_name, 'supply_method', s.supply_method)
+                       ORDER BY s.supply_key) AS neighbours,
+             array_agg(s.id ORDER BY s.id) AS sids
+      FROM landdb.supply s
+      WHERE s.geom && ST_Expand(r.geom, cfg.touch) AND ST_DWithin(s.geom, r.geom, cfg.touch)
+        AND landdb.in_force(s.contract_date, s.reclaimed_date, cfg.d)) nb
+    CROSS JOIN LATERAL (
+      SELECT string_agg(b.pzwh_key, '+' ORDER BY b.pzwh_key) AS keys, jsonb_agg(b.pzwh ORDER BY b.pzwh_key) AS pzwhs,
+             min(b.township) AS twp
+      FROM landdb.approval_batch b WHERE b.id = ANY (r.ids)) k
+    WHERE nb.sids IS NOT NULL
+  )
+  SELECT 'remnant_parcel',
+         n.keys || '@' || round(ST_X(ST_Centroid(n.geom)))::bigint || ',' || round(ST_Y(ST_Centroid(n.geom)))::bigint,
+         '中', ST_Area(n.geom),
+         format('边角地（%s亩%s）与已供土地相邻，可协议出让或划拨给相邻权利人：%s', landdb._n(landdb.m2_to_mu(ST_Area(n.geom))),
+                CASE WHEN n.narrow THEN format('，宽不足%s米', landdb._n((SELECT min_w FROM cfg))) ELSE '' END,
+                (SELECT string_agg(DISTINCT coalesce(e ->> 'land_user', e ->> 'supply_key'), '、')
+                 FROM jsonb_array_elements(n.neighbours) e)),
+         jsonb_build_object('pzwh', n.pzwhs, 'area_m2', ST_Area(n.geom), 'area_mu', landdb.m2_to_mu(ST_Area(n.geom)),
+                            'small', n.small, 'narrow', n.narrow, 'neighbours', n.neighbours),
+         coalesce(landdb.township_at(n.geom), n.twp), n.geom, n.ids, n.sids
+  FROM n
+$$;
+COMMENT ON FUNCTION landdb.rule_remnant_parcel(date, bigint, bigint[], bigint[]) IS '规则：边角地、插花地、夹心地 | rule remnant_parcel';
+
+DROP FUNCTION IF EXISTS landdb.rule_disposal_overdue(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_disposal_overdue(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  SELECT 'disposal_overdue', p.plan_no, '中',
+         coalesce(p.plan_area::double precision * 10000, ST_Area(p.geom)),
+         format('处置方案%s（%s，%s）处置期限%s已过%s天，尚未销号', p.plan_no, p.category,
+                coalesce(p.measure, '未定措施'), p.deadline, $1 - p.deadline),
+         jsonb_build_object('plan_no', p.plan_no, 'category', p.category, 'measure', p.measure,
+                            'responsible_unit', p.responsible_unit, 'responsible_person', p.responsible_person,
+                            'deadline', p.deadline, 'days_overdue', $1 - p.deadline, 'status', p.status),
+         coalesce(nullif(p.township, ''), b.township, s.township),
+         landdb._flag_geom(coalesce(p.geom, s.geom, b.geom)),
+         CASE WHEN p.batch_id IS NULL THEN '{}'::bigint[] ELSE ARRAY[p.batch_id] END,
+         CASE WHEN coalesce(p.supply_id, c.supply_id) IS NULL THEN '{}'::bigint[]
+              ELSE ARRAY[coalesce(p.supply_id, c.supply_id)] END
+  FROM landdb.disposal_plan p
+  LEFT JOIN landdb.idle_case c ON c.id = p.idle_case_id
+  LEFT JOIN landdb.supply s ON s.id = coalesce(p.supply_id, c.supply_id)
+  LEFT JOIN landdb.approval_batch b ON b.id = p.batch_id
+  WHERE p.deadline < $1 AND NOT (p.status = '已销号' AND p.closed_date <= $1)
+$$;
+COMMENT ON FUNCTION landdb.rule_disposal_overdue(date, bigint, bigint[], bigint[]) IS '规则：处置方案逾期未销号 | rule disposal_overdue';
+
+-- ================================================================ supply rules
+-- The seven date rules on supplies (开竣工提醒, 逾期, 闲置土地) share one pass over the supplies:
+-- landdb._supply_date_flags computes those named in `rules`; each rule_<id> function reads its own.
+--   start_due / completion_due: the agreed date in force falls within the next due_days days and
+--     has not happened;
+--   start_overdue / completion_overdue: it has passed, has not happened, and a full idle period
+--     (idle_years) is not yet over — after that the idle rules take over;
+--   idle_not_started (Art. 2(a)): a supply method in scope (idle_supply_methods, by containment),
+--     not started one full idle period after the agreed start in force; the estimated 闲置费 is
+--     idle_fee_share × price — none for a government cause, and "基数未知" when the price is unknown;
+--   idle_reclaim (Art. 14): in addition, two full periods (idle_reclaim_years), no government cause;
+--   idle_stalled (Art. 2(b)): started, not completed, the latest progress record shows developed
+--     area under idle_developed_share of the supply area or investment under idle_invested_share
+--     of the total, and suspended for idle_suspended_years full years.
+DROP FUNCTION IF EXISTS landdb._supply_date_flags(date, bigint[], text[]);
+CREATE FUNCTION landdb._supply_date_flags(as_of date, supply_scope bigint[] DEFAULT NULL, rules text[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (
+    SELECT $1 AS d, coalesce($3, ARRAY['start_due', 'completion_due', 'start_overdue', 'completion_overdue',
+                                       'idle_not_started', 'idle_reclaim', 'idle_stalled']) AS rules,
+           landdb.setting_num('due_days')::int AS due,
+           landdb.setting_num('idle_years') AS idle_n, landdb.setting_num('idle_reclaim_years') AS reclaim_n,
+           landdb.setting_num('idle_suspended_years') AS suspended_n,
+           landdb.setting_num('idle_fee_share') AS share, landdb.setting_num('idle_developed_share') AS dev_share,
+           landdb.setting_num('idle_invested_share') AS inv_share,
+           landdb.setting_list('idle_supply_methods') AS methods, landdb.setting_list('government_causes') AS gov
+  ),
+  s AS MATERIALIZED (
+    SELECT s.*,
+           landdb.method_in(s.supply_method, cfg.methods) AS idle_scope,
+           coalesce(s.idle_cause = ANY (cfg.gov), false) AS gov,
+           CASE WHEN s.determined THEN format('；已认定闲置（%s，%s）', s.case_no, s.determined_date)
+                ELSE '；尚未认定' END AS det_text,
+           CASE WHEN s.developed_area IS NOT NULL AND s.area_ha > 0
+                THEN s.developed_area::double precision / s.area_ha END AS dev,
+           CASE WHEN s.invested IS NOT NULL AND s.total_investment > 0
+                THEN (s.invested / s.total_investment)::double precision END AS inv
+    FROM cfg, landdb.supply_state($1, $2) s
+    WHERE s.in_force
+      AND (s.agreed_start IS NOT NULL OR s.agreed_completion IS NOT NULL OR s.suspended_since IS NOT NULL)
+  ),
+  f AS (
+    SELECT 'start_due' AS rule, s.supply_id, '低' AS severity,
+           format('约定开工日期%s（%s），距基准日%s天，尚未开工', s.agreed_start, s.start_source, s.agreed_start - cfg.d)
+             AS message,
+           jsonb_build_object('supply_key', s.supply_key, 'project_name', s.project_name, 'land_user', s.land_user,
+                              'agreed_start', s.agreed_start, 'source', s.start_source,
+                              'days_left', s.agreed_start - cfg.d) AS details
+    FROM cfg, s
+    WHERE 'start_due' = ANY (cfg.rules) AND NOT s.started AND s.agreed_start BETWEEN cfg.d AND cfg.d + cfg.due
+    UNION ALL
+    SELECT 'completion_due', s.supply_id, '低',
+           format('约定竣工日期%s（%s），距基准日%s天，尚未竣工', s.agreed_completion, s.completion_source,
+                  s.agreed_completion - cfg.d),
+           jsonb_build_object('supply_key', s.supply_key, 'project_name', s.project_name, 'land_user', s.land_user,
+                              'agreed_completion', s.agreed_completion, 'source', s.completion_source,
+                              'days_left', s.agreed_completion - cfg.d, 'started', s.started)
+    FROM cfg, s
+    WHERE 'completion_due' = ANY (cfg.rules) AND NOT s.completed
+      AND s.agreed_completion BETWEEN cfg.d AND cfg.d + cfg.due
+    UNION ALL
+    SELECT 'start_overdue', s.supply_id, '中',
+           format('约定开工日期%s（%s）已过%s天，尚未开工', s.agreed_start, s.start_source, cfg.d - s.agreed_start),
+           jsonb_build_object('supply_key', s.supply_key, 'project_name', s.project_name, 'land_user', s.land_user,
+                              'agreed_start', s.agreed_start, 'source', s.start_source,
+                              'days_overdue', cfg.d - s.agreed_start)
+    FROM cfg, s
+    WHERE 'start_overdue' = ANY (cfg.rules) AND NOT s.started AND s.agreed_start < cfg.d
+      AND cfg.d <= landdb.period_end(s.agreed_start, cfg.idle_n)
+    UNION ALL
+    SELECT 'completion_overdue', s.supply_id, '中',
+           format('约定竣工日期%s（%s）已过%s天，尚未竣工', s.agreed_completion, s.completion_source,
+                  cfg.d - s.agreed_completion),
+           jsonb_build_object('supply_key', s.supply_key, 'project_name', s.project_name, 'land_user', s.land_user,
+                              'agreed_completion', s.agreed_completion, 'source', s.completion_source,
+                              'days_overdue', cfg.d - s.agreed_completion, 'started', s.started)
+    FROM cfg, s
+    WHERE 'completion_overdue' = ANY (cfg.rules) AND NOT s.completed AND s.agreed_completion < cfg.d
+      AND cfg.d <= landdb.period_end(s.agreed_completion, cfg.idle_n)
+    UNION ALL
+    SELECT 'idle_not_started', s.supply_id, '高',
+           format('约定动工日期%s（%s）后满%s年未动工，疑似闲置土地（《闲置土地处置办法》第二条）', s.agreed_start,
+                  s.start_source, landdb.full_years(s.agreed_start, cfg.d))
+           || CASE WHEN s.gov THEN format('；闲置原因为%s，按第八条、第十二条处置，不征收土地闲置费', s.idle_cause)
+                   WHEN s.price IS NULL THEN '；成交价款未知，土地闲置费基数未知'
+                   ELSE format('；估算土地闲置费%s万元（价款%s万元的%s%%，第十四条）',
+                               landdb._n(cfg.share * s.price::double precision), landdb._n(s.price::double precision),
+                               landdb._n(cfg.share * 100)) END
+           || s.det_text,
+           jsonb_build_object(
+             'supply_key', s.supply_key, 'dzjgh', s.dzjgh, 'project_name', s.project_name, 'land_user', s.land_user,
+             'supply_method', s.supply_method, 'contract_date', s.contract_date, 'agreed_start', s.agreed_start,
+             'agreed_start_source', s.start_source, 'contract_agreed_start', s.contract_start,
+             'full_years', landdb.full_years(s.agreed_start, cfg.d), 'price_wan', s.price, 'fee_share', cfg.share,
+             'estimated_fee_wan', CASE WHEN s.gov THEN 'null'::jsonb
+                                       WHEN s.price IS NULL THEN to_jsonb('基数未知 (price unknown)'::text)
+                                       ELSE to_jsonb(cfg.share * s.price::double precision) END,
+             'idle_cause', s.idle_cause, 'government_cause', s.gov,
+             'determined', s.determined, 'case_no', s.case_no, 'determined_date', s.determined_date,
+             'last_observed', s.observed_date)
+    FROM cfg, s
+    WHERE 'idle_not_started' = ANY (cfg.rules) AND s.idle_scope AND NOT s.started
+      AND cfg.d > landdb.period_end(s.agreed_start, cfg.idle_n)
+    UNION ALL
+    SELECT 'idle_reclaim', s.supply_id, '高',
+           format('约定动工日期%s（%s）后满%s年未动工，可无偿收回土地使用权（第十四条；须经认定并报本级人民政府批准%s）',
+                  s.agreed_start, s.start_source, landdb.full_years(s.agreed_start, cfg.d),
+                  CASE WHEN nullif(s.mortgagee, '') IS NOT NULL THEN format('，并通知抵押权人%s', s.mortgagee)
+                       ELSE '' END)
+           || s.det_text,
+           jsonb_build_object(
+             'supply_key', s.supply_key, 'dzjgh', s.dzjgh, 'project_name', s.project_name, 'land_user', s.land_user,
+             'supply_method', s.supply_method, 'agreed_start', s.agreed_start, 'agreed_start_source', s.start_source,
+             'full_years', landdb.full_years(s.agreed_start, cfg.d), 'mortgagee', s.mortgagee,
+             'idle_cause', s.idle_cause, 'determined', s.determined, 'case_no', s.case_no,
+             'determined_date', s.determined_date)
+    FROM cfg, s
+    WHERE 'idle_reclaim' = ANY (cfg.rules) AND s.idle_scope AND NOT s.started AND NOT s.gov
+      AND cfg.d > landdb.period_end(s.agreed_start, cfg.reclaim_n)
+    UNION ALL
+    SELECT 'idle_stalled', s.supply_id, '高',
+           format('已动工但%s，自%s中止开发已满%s年，疑似闲置土地（《闲置土地处置办法》第二条）',
+                  concat_ws('、',
+                    CASE WHEN s.dev < cfg.dev_share
+                         THEN format('已开发面积仅占%s%%（不足三分之一）', landdb._n(s.dev * 100, 1)) END,
+                    CASE WHEN s.inv < cfg.inv_share
+                         THEN format('已投资额仅占总投资%s%%（不足%s%%）', landdb._n(s.inv * 100, 1),
+                                     landdb._n(cfg.inv_share * 100)) END),
+                  s.suspended_since, landdb.full_years(s.suspended_since, cfg.d))
+           || s.det_text,
+           jsonb_build_object(
+             'supply_key', s.supply_key, 'dzjgh', s.dzjgh, 'project_name', s.project_name, 'land_user', s.land_user,
+             'supply_method', s.supply_method, 'actual_start', s.actual_start, 'observed_date', s.observed_date,
+             'developed_area_ha', s.developed_area, 'supply_area_ha', s.area_ha, 'developed_share', s.dev,
+             'invested_wan', s.invested, 'total_investment_wan', s.total_investment, 'invested_share', s.inv,
+             'suspended_since', s.suspended_since, 'full_years', landdb.full_years(s.suspended_since, cfg.d),
+             'idle_cause', s.idle_cause, 'determined', s.determined, 'case_no', s.case_no,
+             'determined_date', s.determined_date)
+    FROM cfg, s
+    WHERE 'idle_stalled' = ANY (cfg.rules) AND s.idle_scope AND s.started AND NOT s.completed
+      AND cfg.d > landdb.period_end(s.suspended_since, cfg.suspended_n)
+      AND (s.dev < cfg.dev_share OR s.inv < cfg.inv_share)
+  )
+  SELECT f.rule, s.supply_key, f.severity, s.area_m2, f.message, f.details,
+         coalesce(nullif(s.township, ''), landdb.township_at(s.geom)), landdb._flag_geom(s.geom),
+         '{}'::bigint[], ARRAY[s.supply_id]
+  FROM f JOIN s ON s.supply_id = f.supply_id
+$$;
+COMMENT ON FUNCTION landdb._supply_date_flags(date, bigint[], text[]) IS '供地日期类规则（开竣工提醒、逾期、闲置土地，一次计算；内部） | the date rules on supplies in one pass (internal)';
+
+DROP FUNCTION IF EXISTS landdb.rule_start_due(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_start_due(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['start_due']) $$;
+COMMENT ON FUNCTION landdb.rule_start_due(date, bigint, bigint[], bigint[]) IS '规则：开工提醒 | rule start_due';
+
+DROP FUNCTION IF EXISTS landdb.rule_completion_due(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_completion_due(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['completion_due']) $$;
+COMMENT ON FUNCTION landdb.rule_completion_due(date, bigint, bigint[], bigint[]) IS '规则：竣工提醒 | rule completion_due';
+
+DROP FUNCTION IF EXISTS landdb.rule_start_overdue(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_start_overdue(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['start_overdue']) $$;
+COMMENT ON FUNCTION landdb.rule_start_overdue(date, bigint, bigint[], bigint[]) IS '规则：逾期未开工 | rule start_overdue';
+
+DROP FUNCTION IF EXISTS landdb.rule_completion_overdue(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_completion_overdue(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['completion_overdue']) $$;
+COMMENT ON FUNCTION landdb.rule_completion_overdue(date, bigint, bigint[], bigint[]) IS '规则：逾期未竣工 | rule completion_overdue';
+
+DROP FUNCTION IF EXISTS landdb.rule_idle_not_started(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_idle_not_started(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['idle_not_started']) $$;
+COMMENT ON FUNCTION landdb.rule_idle_not_started(date, bigint, bigint[], bigint[]) IS '规则：疑似闲置（满一年未动工） | rule idle_not_started';
+
+DROP FUNCTION IF EXISTS landdb.rule_idle_reclaim(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_idle_reclaim(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['idle_reclaim']) $$;
+COMMENT ON FUNCTION landdb.rule_idle_reclaim(date, bigint, bigint[], bigint[]) IS '规则：满两年未动工（无偿收回候选） | rule idle_reclaim';
+
+DROP FUNCTION IF EXISTS landdb.rule_idle_stalled(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_idle_stalled(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['idle_stalled']) $$;
+COMMENT ON FUNCTION landdb.rule_idle_stalled(date, bigint, bigint[], bigint[]) IS '规则：疑似闲置（中止开发满一年） | rule idle_stalled';
+
+DROP FUNCTION IF EXISTS landdb.rule_supply_outside_approval(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_supply_outside_approval(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT $1 AS d, landdb.setting_num('overlap_tolerance_m2') AS tol,
+                      landdb.setting_num('snap_tolerance_m') AS snap, landdb.setting_num('sliver_width_m') AS w,
+                      landdb.setting_num('sliver_area_m2') AS a, landdb.setting_list('new_land_sources') AS src),
+  -- supplies of new land in force that no single batch holds whole (a cheap test first)
+  cand AS MATERIALIZED (
+    SELECT s.* FROM cfg, landdb.supply s
+    WHERE s.geom IS NOT NULL AND ($4 IS NULL OR s.id = ANY ($4))
+      AND landdb.in_force(s.contract_date, s.reclaimed_date, cfg.d) AND landdb.method_in(s.land_source, cfg.src)
+      AND NOT EXISTS (SELECT 1 FROM landdb.approval_batch b
+                      WHERE b.geom && s.geom AND ST_CoveredBy(s.geom, b.geom) AND coalesce(b.approval_date <= cfg.d, true))
+  ),
+  s AS MATERIALIZED (
+    SELECT s.*, c.ids,
+           -- (the sliver filter carries the tolerance here: a supply offset by less than the sliver
+           -- width from its batch leaves nothing but slivers outside)
+           CASE WHEN c.ids IS NULL THEN s.geom
+                ELSE landdb.drop_slivers(ST_Difference(s.geom, c.g), cfg.w, cfg.a) END AS outside
+    FROM cfg, cand s
+    -- the batches it touches
+    CROSS JOIN LATERAL (
+      SELECT array_agg(b.id ORDER BY b.id) AS ids, landdb._union(array_agg(b.geom ORDER BY b.id)) AS g
+      FROM landdb.approval_batch b
+      WHERE b.geom && s.geom AND ST_Intersects(b.geom, s.geom) AND coalesce(b.approval_date <= cfg.d, true)) c
+  )
+  SELECT 'supply_outside_approval', s.supply_key, '低', ST_Area(s.outside),
+         CASE WHEN s.ids IS NULL THEN format('新增建设用地供地（%s）完全不在任何批次范围内，%s平方米', s.land_source,
+                                             landdb._n(ST_Area(s.outside), 0))
+              ELSE format('新增建设用地供地（%s）有%s平方米位于批准范围之外', s.land_source,
+                          landdb._n(ST_Area(s.outside), 0)) END,
+         jsonb_build_object('supply_key', s.supply_key, 'dzjgh', s.dzjgh, 'project_name', s.project_name,
+                            'land_user', s.land_user, 'land_source', s.land_source, 'contract_date', s.contract_date,
+                            'outside_m2', ST_Area(s.outside), 'supply_m2', s.area_m2,
+                            'pzwh', (SELECT coalesce(jsonb_agg(b.pzwh ORDER BY b.id), '[]'::jsonb)
+                                     FROM landdb.approval_batch b WHERE b.id = ANY (s.ids))),
+         coalesce(nullif(s.township, ''), landdb.township_at(s.geom)), landdb._flag_geom(s.outside),
+         coalesce(s.ids, '{}'::bigint[]), ARRAY[s.id]
+  FROM cfg, s
+  WHERE s.outside IS NOT NULL AND ST_Area(s.outside) >= cfg.tol
+$$;
+COMMENT ON FUNCTION landdb.rule_supply_outside_approval(date, bigint, bigint[], bigint[]) IS '规则：新增建设用地供地超出批准范围 | rule supply_outside_approval';
+
+DROP FUNCTION IF EXISTS landdb.rule_supply_overlap(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_supply_overlap(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT landdb.setting_num('overlap_tolerance_m2') AS tol, landdb.setting_num('sliver_width_m') AS w,
+                      landdb.setting_num('sliver_area_m2') AS min_m2),
+  -- pairs straight from the table (a CTE would lose the spatial index)
+  pairs AS (
+    SELECT a.id AS i, b.id AS j
+    FROM landdb.supply a JOIN landdb.supply b ON a.id < b.id AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
+    WHERE $4 IS NULL AND landdb.in_force(a.contract_date, a.reclaimed_date, $1)
+      AND landdb.in_force(b.contract_date, b.reclaimed_date, $1)
+    UNION
+    SELECT least(a.id, b.id), greatest(a.id, b.id)
+    FROM landdb.supply a JOIN landdb.supply b ON a.id <> b.id AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
+    WHERE $4 IS NOT NULL AND a.id = ANY ($4) AND landdb.in_force(a.contract_date, a.reclaimed_date, $1)
+      AND landdb.in_force(b.contract_date, b.reclaimed_date, $1)
+  ),
+  o AS MATERIALIZED (
+    SELECT p.i, p.j, landdb.drop_slivers(ST_Intersection(a.geom, b.geom), cfg.w, cfg.min_m2) AS g
+    FROM cfg, pairs p JOIN landdb.supply a ON a.id = p.i JOIN landdb.supply b ON b.id = p.j
+  )
+  SELECT 'supply_overlap', least(a.supply_key, b.supply_key) || ' | ' || greatest(a.supply_key, b.supply_key), '低',
+         ST_Area(o.g),
+         format('有效供地%s（%s）与%s（%s）重叠%s平方米', a.supply_key, coalesce(a.land_user, '—'), b.supply_key,
+                coalesce(b.land_user, '—'), landdb._n(ST_Area(o.g), 1)),
+         jsonb_build_object('supplies', jsonb_build_array(
+             jsonb_build_object('supply_key', a.supply_key, 'land_user', a.land_user, 'contract_date', a.contract_date,
+                                'supply_method', a.supply_method),
+             jsonb_build_object('supply_key', b.supply_key, 'land_user', b.land_user, 'contract_date', b.contract_date,
+                                'supply_method', b.supply_method)), 'overlap_m2', ST_Area(o.g)),
+         coalesce(nullif(a.township, ''), landdb.township_at(o.g)), landdb._flag_geom(o.g), '{}'::bigint[], ARRAY[a.id, b.id]
+  FROM cfg, o JOIN landdb.supply a ON a.id = o.i JOIN landdb.supply b ON b.id = o.j
+  WHERE o.g IS NOT NULL AND ST_Area(o.g) >= cfg.tol
+$$;
+COMMENT ON FUNCTION landdb.rule_supply_overlap(date, bigint, bigint[], bigint[]) IS '规则：供地宗地重叠 | rule supply_overlap';
+
+DROP FUNCTION IF EXISTS landdb.rule_supply_no_geometry(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_supply_no_geometry(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  SELECT 'supply_no_geometry', s.supply_key, '低', coalesce(l.m2, s.area::double precision * 10000),
+         CASE WHEN l.ids IS NULL THEN '供地无宗地图形且未登记批次关联，未计入任何批次的已供面积'
+              ELSE format('供地无宗地图形，按登记关联面积%s平方米计入批次%s的已供面积', landdb._n(l.m2, 0), l.names) END,
+         jsonb_build_object('supply_key', s.supply_key, 'dzjgh', s.dzjgh, 'project_name', s.project_name,
+                            'land_user', s.land_user, 'declared_area_ha', s.area, 'contract_date', s.contract_date,
+                            'links', coalesce(l.links, '[]'::jsonb)),
+         coalesce(nullif(s.township, ''), l.twp), NULL::geometry, coalesce(l.ids, '{}'::bigint[]), ARRAY[s.id]
+  FROM landdb.supply s
+  LEFT JOIN LATERAL (
+    SELECT array_agg(b.id ORDER BY b.id) AS ids, string_agg(b.pzwh, '、' ORDER BY b.id) AS names, min(b.township) AS twp,
+           sum(coalesce(sb.area, CASE WHEN n.n = 1 THEN s.area END, 0)::double precision * 10000) AS m2,
+           jsonb_agg(jsonb_build_object('pzwh', b.pzwh, 'area_ha', coalesce(sb.area, CASE WHEN n.n = 1 THEN s.area END))
+                     ORDER BY b.id) AS links
+    FROM landdb.supply_batch sb JOIN landdb.approval_batch b ON b.id = sb.batch_id,
+         (SELECT count(*) AS n FROM landdb.supply_batch x WHERE x.supply_id = s.id) n
+    WHERE sb.supply_id = s.id) l ON true
+  WHERE s.geom IS NULL AND ($4 IS NULL OR s.id = ANY ($4))
+    AND landdb.in_force(s.contract_date, s.reclaimed_date, $1)
+$$;
+COMMENT ON FUNCTION landdb.rule_supply_no_geometry(date, bigint, bigint[], bigint[]) IS '规则：供地无宗地图形 | rule supply_no_geometry';
+
+-- Declared area against the area of the geometry: batches (approved_area) and supplies (area),
+-- as recorded by as_of.
+DROP FUNCTION IF EXISTS landdb.rule_area_mismatch(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_area_mismatch(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS (SELECT landdb.setting_num('area_mismatch_share') AS share, landdb.setting_num('area_mismatch_min_m2') AS min_m2),
+  x AS (
+    SELECT '批次' AS kind, b.id, b.pzwh_key AS subject, b.pzwh AS name, b.approved_area::double precision AS ha,
+           b.area_m2, b.township, b.geom, ARRAY[b.id] AS bids, '{}'::bigint[] AS sids
+    FROM landdb.approval_batch b
+    WHERE b.geom IS NOT NULL AND b.approved_area IS NOT NULL AND coalesce(b.approval_date <= $1, true)
+      AND ($3 IS NULL OR b.id = ANY ($3))
+    UNION ALL
+    SELECT '供地', s.id, s.supply_key, coalesce(s.project_name, s.supply_key), s.area::double precision,
+           s.area_m2, s.township, s.geom, '{}'::bigint[], ARRAY[s.id]
+    FROM landdb.supply s
+    WHERE s.geom IS NOT NULL AND s.area IS NOT NULL AND coalesce(s.contract_date <= $1, true)
+      AND ($4 IS NULL OR s.id = ANY ($4))
+  )
+  SELECT 'area_mismatch', x.subject, '低', abs(x.ha * 10000 - x.area_m2),
+         format('%s%s申报面积%s公顷，图形面积%s公顷，相差%s%%', x.kind, x.name, landdb._n(x.ha, 4),
+                landdb._n(x.area_m2 / 10000, 4), landdb._n((x.ha * 10000 - x.area_m2) / x.area_m2 * 100, 1)),
+         jsonb_build_object('kind', x.kind, 'declared_ha', x.ha, 'geometry_m2', x.area_m2,
+                            'geometry_ha', x.area_m2 / 10000, 'difference_m2', x.ha * 10000 - x.area_m2,
+                            'difference_share', (x.ha * 10000 - x.area_m2) / x.area_m2),
+         coalesce(nullif(x.township, ''), landdb.township_at(x.geom)), landdb._flag_geom(x.geom), x.bids, x.sids
+  FROM cfg, x
+  WHERE abs(x.ha * 10000 - x.area_m2) > cfg.share * x.area_m2 AND abs(x.ha * 10000 - x.area_m2) > cfg.min_m2
+$$;
+COMMENT ON FUNCTION landdb.rule_area_mismatch(date, bigint, bigint[], bigint[]) IS '规则：申报面积与图形面积不符 | rule area_mismatch';
+
+-- ================================================================ all rules
+-- Every rule's flags as of a date (computed now unless a run is given).
+DROP FUNCTION IF EXISTS landdb.flags(date, text[], bigint);
+CREATE FUNCTION landdb.flags(as_of date, rules text[] DEFAULT NULL, run_id bigint DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT c.rule FROM landdb.rule_catalog() c
+           WHERE flags.rules IS NULL OR c.rule = ANY (flags.rules) ORDER BY c.sort LOOP
+    RETURN QUERY EXECUTE format('SELECT * FROM landdb.%I($1, $2)', 'rule_' || r.rule) USING flags.as_of, flags.run_id;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION landdb.flags(date, text[], bigint) IS '按规则检查（基准日，现算） | flags of every rule (or of the rules named) as of a date';

@@ -1,0 +1,304 @@
+-- Analysis runs: landdb.analyze(as_of, full) computes the overlay, the figures and every rule in
+-- the caller's transaction and stores them as one run (analysis_run, analysis_batch,
+-- analysis_piece, flag). Re-created on every upgrade.
+--
+-- Incremental: when a finished run of the same as-of date exists with the same settings and the
+-- same rules, only what changed since (landdb.history rows that run could not see: a higher id,
+-- or a transaction its snapshot did not see) is recomputed:
+--   * batches a change can affect: the batch itself, the batch of a changed parcel, withdrawal,
+--     acquisition or supply link, batches linked to a changed supply, and batches within the
+--     snapping tolerance of the old or new geometry of a changed supply, acquisition, withdrawal
+--     or construction patch;
+--   * supplies a change can affect: the supply itself, the supply of a changed link,
+--     supplementary agreement, development record or idle case, supplies linked to a changed
+--     batch, and supplies near the old or new geometry of a changed batch.
+-- Figures, pieces and flags of everything else are copied from the previous run; rules whose
+-- subject is not a batch or a supply (未供即用, 边角地, 处置逾期) are recomputed every time. A change of
+-- settings, rules, townships or development zones makes the run full.
+
+-- ---------------------------------------------------------------- what changed
+-- A geometry kept in landdb.history: hex EWKB (or GeoJSON, as older histories kept it).
+CREATE OR REPLACE FUNCTION landdb._history_geom(v jsonb) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE jsonb_typeof(v)
+           WHEN 'string' THEN ST_GeomFromEWKB(decode(v #>> '{}', 'hex'))
+           WHEN 'object' THEN ST_GeomFromGeoJSON(v::text) END
+$$;
+COMMENT ON FUNCTION landdb._history_geom(jsonb) IS '修改历史中的图形（十六进制 EWKB 或 GeoJSON） | a geometry kept in the history';
+
+DROP FUNCTION IF EXISTS landdb._affected(bigint, txid_snapshot, bigint, double precision);
+CREATE FUNCTION landdb._affected(since_id bigint, since_snapshot txid_snapshot, since_txid bigint,
+                                 tol double precision,
+                                 OUT need_full boolean, OUT batches bigint[], OUT supplies bigint[])
+LANGUAGE plpgsql AS $$
+BEGIN
+  CREATE TEMP TABLE IF NOT EXISTS _landdb_changes (
+    table_name text, row_id bigint, op char(1), old_values jsonb, new_values jsonb) ON COMMIT DROP;
+  TRUNCATE _landdb_changes;
+  INSERT INTO _landdb_changes
+  SELECT h.table_name, h.row_id, h.op, h.old_values, h.new_values FROM landdb.history h
+  WHERE h.id > since_id
+  UNION ALL
+  SELECT h.table_name, h.row_id, h.op, h.old_values, h.new_values FROM landdb.history h
+  WHERE h.id <= since_id AND h.txid >= txid_snapshot_xmin(since_snapshot)
+    AND NOT txid_visible_in_snapshot(h.txid, since_snapshot)
+    AND h.txid IS DISTINCT FROM since_txid;  -- the run's own transaction wrote these before it
+
+  need_full := EXISTS (SELECT 1 FROM _landdb_changes WHERE table_name IN ('setting', 'admin_area', 'dev_zone'));
+  IF need_full THEN
+    RETURN;
+  END IF;
+
+  WITH c AS (SELECT * FROM _landdb_changes),
+  -- geometries before (updated or deleted rows) and after the change
+  g AS (
+    SELECT c.table_name, landdb._history_geom(c.old_values -> 'geom') AS g FROM c
+    WHERE jsonb_typeof(c.old_values -> 'geom') IN ('string', 'object')
+    UNION ALL SELECT 'supply', x.geom FROM landdb.supply x JOIN c ON c.table_name = 'supply' AND c.row_id = x.id
+    UNION ALL SELECT 'acquisition', x.geom FROM landdb.acquisition x JOIN c ON c.table_name = 'acquisition' AND c.row_id = x.id
+    UNION ALL SELECT 'withdrawal', x.geom FROM landdb.withdrawal x JOIN c ON c.table_name = 'withdrawal' AND c.row_id = x.id
+    UNION ALL SELECT 'rs_patch', x.geom FROM landdb.rs_patch x JOIN c ON c.table_name = 'rs_patch' AND c.row_id = x.id
+    UNION ALL SELECT 'survey_patch', x.geom FROM landdb.survey_patch x JOIN c ON c.table_name = 'survey_patch' AND c.row_id = x.id
+    UNION ALL SELECT 'approval_batch', x.geom FROM landdb.approval_batch x JOIN c ON c.table_name = 'approval_batch' AND c.row_id = x.id
+  ),
+  -- batches named by the changed rows
+  bd AS (
+    SELECT c.row_id AS id FROM c WHERE c.table_name = 'approval_batch'
+    UNION SELECT (c.old_values ->> 'batch_id')::bigint FROM c
+          WHERE c.table_name IN ('approval_parcel', 'withdrawal', 'acquisition', 'supply_batch')
+    UNION SELECT (c.new_values ->> 'batch_id')::bigint FROM c
+          WHERE c.table_name IN ('approval_parcel', 'withdrawal', 'acquisition', 'supply_batch')
+    UNION SELECT x.batch_id FROM landdb.approval_parcel x JOIN c ON c.table_name = 'approval_parcel' AND c.row_id = x.id
+    UNION SELECT x.batch_id FROM landdb.withdrawal x JOIN c ON c.table_name = 'withdrawal' AND c.row_id = x.id
+    UNION SELECT x.batch_id FROM landdb.acquisition x JOIN c ON c.table_name = 'acquisition' AND c.row_id = x.id
+    UNION SELECT x.batch_id FROM landdb.supply_batch x JOIN c ON c.table_name = 'supply_batch' AND c.row_id = x.id
+  ),
+  -- supplies named by the changed rows
+  sd AS (
+    SELECT c.row_id AS id FROM c WHERE c.table_name = 'supply'
+    UNION SELECT (c.old_values ->> 'supply_id')::bigint FROM c
+          WHERE c.table_name IN ('supply_batch', 'supplementary_agreement', 'development', 'idle_case')
+    UNION SELECT (c.new_values ->> 'supply_id')::bigint FROM c
+          WHERE c.table_name IN ('supply_batch', 'supplementary_agreement', 'development', 'idle_case')
+    UNION SELECT x.supply_id FROM landdb.supply_batch x JOIN c ON c.table_name = 'supply_batch' AND c.row_id = x.id
+    UNION SELECT x.supply_id FROM landdb.supplementary_agreement x
+          JOIN c ON c.table_name = 'supplementary_agreement' AND c.row_id = x.id
+    UNION SELECT x.supply_id FROM landdb.development x JOIN c ON c.table_name = 'development' AND c.row_id = x.id
+    UNION SELECT x.supply_id FROM landdb.idle_case x JOIN c ON c.table_name = 'idle_case' AND c.row_id = x.id
+  ),
+  ab AS (
+    SELECT bd.id FROM bd WHERE bd.id IS NOT NULL
+    UNION SELECT b.id FROM g JOIN landdb.approval_batch b ON b.geom && ST_Expand(g.g, tol) AND ST_DWithin(b.geom, g.g, tol)
+          WHERE g.table_name IN ('supply', 'acquisition', 'withdrawal', 'rs_patch', 'survey_patch')
+    UNION SELECT sb.batch_id FROM landdb.supply_batch sb JOIN sd ON sd.id = sb.supply_id
+  ),
+  sa AS (
+    SELECT sd.id FROM sd WHERE sd.id IS NOT NULL
+    UNION SELECT s.id FROM g JOIN landdb.supply s ON s.geom && ST_Expand(g.g, tol) AND ST_DWithin(s.geom, g.g, tol)
+          WHERE g.table_name = 'approval_batch'
+    UNION SELECT sb.supply_id FROM landdb.supply_batch sb JOIN bd ON bd.id = sb.batch_id
+  )
+  SELECT coalesce((SELECT array_agg(ab.id ORDER BY ab.id) FROM ab), '{}'),
+         coalesce((SELECT array_agg(sa.id ORDER BY sa.id) FROM sa), '{}')
+    INTO batches, supplies;
+END $$;
+COMMENT ON FUNCTION landdb._affected(bigint, txid_snapshot, bigint, double precision) IS '上次分析后受修改影响的批次和供地（内部） | batches and supplies changes since a run can affect (internal)';
+
+-- ---------------------------------------------------------------- the run
+DROP FUNCTION IF EXISTS landdb.analyze(date, boolean);
+CREATE FUNCTION landdb.analyze(as_of date, "full" boolean DEFAULT false) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  d date := $1;
+  t0 timestamptz := clock_timestamp();
+  cfg jsonb;
+  chk text;
+  run bigint;
+  prev landdb.analysis_run;
+  run_mode text := 'full';
+  aff record;
+  ab bigint[];
+  sa bigint[];
+  snap double precision := landdb.setting_num('snap_tolerance_m');
+  width double precision := landdb.setting_num('sliver_width_m');
+  min_area double precision := landdb.setting_num('sliver_area_m2');
+  n_batches integer;
+  n_new integer;
+  v_copied integer := 0;
+  r record;
+  v_summary jsonb;
+  timings jsonb := '{}';
+  date_rules text[] := ARRAY['start_due', 'completion_due', 'start_overdue', 'completion_overdue',
+                             'idle_not_started', 'idle_reclaim', 'idle_stalled'];
+  t1 timestamptz;
+BEGIN
+  IF d IS NULL THEN
+    RAISE EXCEPTION '缺少基准日 [as_of is required]';
+  END IF;
+  SELECT jsonb_object_agg(s.key, s.value ORDER BY s.key) INTO cfg FROM landdb.setting s;
+  SELECT i.value INTO chk FROM landdb.db_info i WHERE i.key = 'rules_checksum';
+  INSERT INTO landdb.analysis_run (as_of, mode, status, settings, history_id, snapshot, txid, rules_checksum)
+  VALUES (d, 'full', 'running', cfg, coalesce((SELECT max(h.id) FROM landdb.history h), 0),
+          txid_current_snapshot(), txid_current(), chk)
+  RETURNING id INTO run;
+
+  -- incremental when the previous run of this date used the same settings and rules
+  IF NOT $2 THEN
+    SELECT * INTO prev FROM landdb.analysis_run p
+    WHERE p.as_of = d AND p.status = 'done' AND p.id <> run
+    ORDER BY p.finished_at DESC NULLS LAST, p.id DESC LIMIT 1;
+    IF prev.id IS NOT NULL AND prev.settings = cfg AND prev.rules_checksum IS NOT DISTINCT FROM chk
+       AND prev.snapshot IS NOT NULL AND prev.history_id IS NOT NULL THEN
+      SELECT * INTO aff FROM landdb._affected(prev.history_id, prev.snapshot, prev.txid, snap);
+      SELECT count(*) INTO n_batches FROM landdb.approval_batch;
+      IF NOT aff.need_full AND cardinality(aff.batches) <= greatest(n_batches / 2, 10) THEN
+        run_mode := 'incremental';
+        ab := aff.batches;
+        sa := aff.supplies;
+      END IF;
+    END IF;
+  END IF;
+
+  timings := timings || jsonb_build_object('changes', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3));
+  t1 := clock_timestamp();
+  -- overlay of the batches to (re)compute
+  IF to_regclass('pg_temp._landdb_overlay') IS NOT NULL THEN
+    DROP TABLE pg_temp._landdb_overlay;
+  END IF;
+  CREATE TEMP TABLE _landdb_overlay ON COMMIT DROP AS
+    SELECT * FROM landdb._overlay(d, ab, snap, width, min_area);
+  INSERT INTO landdb.analysis_batch (
+      run_id, batch_id, pzwh, pzwh_key, approval_date, township, zone_code, approved_m2, supplied_m2,
+      withdrawn_m2, unsupplied_m2, unacquired_m2, acquired_unsupplied_m2, supply_rate, recorded_supplied_m2,
+      recorded_supply_rate, nogeom_supplied_m2, nogeom_withdrawn_m2)
+  SELECT run, o.batch_id, o.pzwh, o.pzwh_key, o.approval_date, o.township, o.zone_code, o.approved_m2,
+         o.supplied_m2, o.withdrawn_m2, o.unsupplied_m2, o.unacquired_m2, o.acquired_unsupplied_m2, o.supply_rate,
+         o.recorded_supplied_m2, o.recorded_supply_rate, o.nogeom_supplied_m2, o.nogeom_withdrawn_m2
+  FROM _landdb_overlay o;
+  GET DIAGNOSTICS n_new = ROW_COUNT;
+  -- (overlay output is valid; the guard keeps one odd input from failing the whole run)
+  INSERT INTO landdb.analysis_piece (run_id, batch_id, piece_no, status, township, zone_code, geom)
+  SELECT run, o.batch_id, pc.n, pc.st, coalesce(landdb.township_at(pc.g), o.township), landdb.zone_at(pc.g),
+         CASE WHEN ST_IsValid(pc.g) THEN pc.g ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(pc.g), 3)) END
+  FROM _landdb_overlay o CROSS JOIN LATERAL unnest(o.piece_status, o.piece_geom) WITH ORDINALITY AS pc(st, g, n)
+  WHERE NOT ST_IsEmpty(pc.g)
+  ORDER BY o.batch_id, pc.n;
+  DROP TABLE pg_temp._landdb_overlay;
+  timings := timings || jsonb_build_object('overlay', round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
+  t1 := clock_timestamp();
+
+  IF run_mode = 'incremental' THEN
+    INSERT INTO landdb.analysis_batch (
+        run_id, batch_id, pzwh, pzwh_key, approval_date, township, zone_code, approved_m2, supplied_m2,
+        withdrawn_m2, unsupplied_m2, unacquired_m2, acquired_unsupplied_m2, supply_rate, recorded_supplied_m2,
+        recorded_supply_rate, nogeom_supplied_m2, nogeom_withdrawn_m2)
+    SELECT run, a.batch_id, a.pzwh, a.pzwh_key, a.approval_date, a.township, a.zone_code, a.approved_m2,
+           a.supplied_m2, a.withdrawn_m2, a.unsupplied_m2, a.unacquired_m2, a.acquired_unsupplied_m2, a.supply_rate,
+           a.recorded_supplied_m2, a.recorded_supply_rate, a.nogeom_supplied_m2, a.nogeom_withdrawn_m2
+    FROM landdb.analysis_batch a LEFT JOIN unnest(ab) AS x(id) ON x.id = a.batch_id
+    WHERE a.run_id = prev.id AND x.id IS NULL;
+    GET DIAGNOSTICS v_copied = ROW_COUNT;
+    INSERT INTO landdb.analysis_piece (run_id, batch_id, piece_no, status, township, zone_code, geom)
+    SELECT run, p.batch_id, p.piece_no, p.status, p.township, p.zone_code, p.geom
+    FROM landdb.analysis_piece p LEFT JOIN unnest(ab) AS x(id) ON x.id = p.batch_id
+    WHERE p.run_id = prev.id AND x.id IS NULL
+    ORDER BY p.batch_id, p.piece_no;
+  END IF;
+
+  timings := timings || jsonb_build_object('copy', round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
+  -- flags: first the seven date rules on supplies, computed in one pass (landdb._supply_date_flags)
+  t1 := clock_timestamp();
+  IF run_mode = 'incremental' THEN
+    INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                             batch_ids, supply_ids)
+    SELECT run, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
+           f.batch_ids, f.supply_ids
+    FROM landdb.flag f
+    WHERE f.run_id = prev.id AND f.rule = ANY (date_rules) AND NOT f.supply_ids && sa;
+  END IF;
+  INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                           batch_ids, supply_ids)
+  SELECT run, f.* FROM landdb._supply_date_flags(d, sa, date_rules) f;
+  timings := timings || jsonb_build_object('supply_date_rules',
+                                           round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
+  -- then the others, rule by rule
+  FOR r IN SELECT c.rule, c.subject_kind FROM landdb.rule_catalog() c WHERE c.rule <> ALL (date_rules)
+           ORDER BY c.sort LOOP
+    t1 := clock_timestamp();
+    IF run_mode = 'incremental' AND r.subject_kind <> 'always' THEN
+      INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                               batch_ids, supply_ids)
+      SELECT run, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
+             f.batch_ids, f.supply_ids
+      FROM landdb.flag f
+      WHERE f.run_id = prev.id AND f.rule = r.rule
+        AND NOT CASE r.subject_kind WHEN 'batch' THEN f.batch_ids && ab
+                                    WHEN 'batch_pair' THEN f.batch_ids && ab
+                                    WHEN 'supply' THEN f.supply_ids && sa
+                                    WHEN 'supply_pair' THEN f.supply_ids && sa
+                                    ELSE f.batch_ids && ab OR f.supply_ids && sa END;
+      EXECUTE format('INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, '
+                     'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1, $3, $4)',
+                     'rule_' || r.rule)
+        USING run, d, ab, sa;
+    ELSE
+      EXECUTE format('INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, '
+                     'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1)',
+                     'rule_' || r.rule)
+        USING run, d;
+    END IF;
+    timings := timings || jsonb_build_object(r.rule, round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
+  END LOOP;
+
+  -- headline figures
+  SELECT jsonb_build_object(
+           'batches', count(*), 'approved_m2', coalesce(sum(a.approved_m2), 0),
+           'supplied_m2', coalesce(sum(a.supplied_m2), 0), 'withdrawn_m2', coalesce(sum(a.withdrawn_m2), 0),
+           'unsupplied_m2', coalesce(sum(a.unsupplied_m2), 0),
+           'unsupplied_mu', landdb.m2_to_mu(coalesce(sum(a.unsupplied_m2), 0)),
+           'unacquired_m2', coalesce(sum(a.unacquired_m2), 0),
+           'acquired_unsupplied_m2', coalesce(sum(a.acquired_unsupplied_m2), 0),
+           'supply_rate', sum(a.supplied_m2) / nullif(sum(a.approved_m2 - a.withdrawn_m2), 0),
+           'recorded_supplied_m2', coalesce(sum(a.recorded_supplied_m2), 0),
+           'recorded_supply_rate', sum(coalesce(a.recorded_supplied_m2, 0)) / nullif(sum(a.approved_m2 - a.withdrawn_m2), 0))
+    INTO v_summary
+  FROM landdb.analysis_batch a WHERE a.run_id = run;
+  v_summary := v_summary
+    || jsonb_build_object('pieces', (SELECT count(*) FROM landdb.analysis_piece p WHERE p.run_id = run))
+    || jsonb_build_object('five_year', (SELECT to_jsonb(f) FROM landdb.five_year_supply_rate(d, NULL, run) f))
+    || jsonb_build_object('flags', (SELECT coalesce(jsonb_object_agg(x.rule, x.n ORDER BY x.rule), '{}')
+                                    FROM (SELECT f.rule, count(*) AS n FROM landdb.flag f
+                                          WHERE f.run_id = run GROUP BY f.rule) x))
+    || jsonb_build_object('recomputed', n_new, 'copied', v_copied, 'timings', timings,
+                          'seconds', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3));
+  UPDATE landdb.analysis_run SET
+    mode = run_mode, status = 'done', finished_at = clock_timestamp(), summary = v_summary,
+    parent_run_id = CASE WHEN run_mode = 'incremental' THEN prev.id END,
+    n_recomputed = n_new, n_copied = v_copied
+  WHERE id = run;
+  RETURN run;
+END $$;
+COMMENT ON FUNCTION landdb.analyze(date, boolean) IS '分析（基准日；增量或全量），结果存为一次运行，返回运行编号 | analyse as of a date and store the run; returns the run id';
+
+-- Geometry functions carry high costs, which would make PostgreSQL JIT-compile every small
+-- query of a per-batch loop (a tenth of a second each): the entry points run without JIT.
+-- The readers of stored results get the setting too, which keeps them from being inlined: the
+-- planner then plans them as ROWS 10000 (hash joins), not from the statistics of result tables
+-- the run has just filled (a nested loop over every batch pair).
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN
+    SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'landdb'
+      AND (p.proname LIKE 'rule\_%' OR p.proname IN (
+           'analyze', 'batch_supply', 'unsupplied', 'flags', 'supply_stats', 'five_year_supply_rate',
+           'digestion', 'disposal_rate', 'years_of_supply', 'reconcile', '_reconcile', 'task_progress',
+           'supply_state', 'construction_patches', '_affected', 'run_batches', 'run_pieces',
+           '_batch_piece_geom'))
+  LOOP
+    EXECUTE format('ALTER FUNCTION %s SET jit = off', f);
+  END LOOP;
+END $$;
+-- The overlay of a county is one query over its batches: let PostgreSQL share it among workers.
+ALTER FUNCTION landdb.analyze(date, boolean) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = '256kB';

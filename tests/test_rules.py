@@ -1,0 +1,286 @@
+"""Every rule of domain.md's table: a case that raises and a near miss that does not, with the
+severity, subject key and figures the flag must carry. (The idle-land rules are in test_idle.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+
+from .test_overlay import Land, approx, open_land, rect, shape
+
+
+@pytest.fixture
+def land(connect) -> Iterator[Land]:
+    yield from open_land(connect)
+
+
+AS_OF = date(2024, 6, 30)
+COLL = "集体"
+STATE = "国有"
+
+
+def _run(land: Land) -> int:
+    return land.analyze(AS_OF, full=True)
+
+
+def test_catalogue_matches_domain_table(land: Land) -> None:
+    cat = {r["rule"]: r["severity"] for r in land.sql("SELECT * FROM landdb.rule_catalog()")}
+    assert cat == {
+        "unsupplied_over_3y": "中", "unacquired": "高", "acquired_unsupplied_over_2y": "高",
+        "withdrawal_candidate": "中", "used_before_supply": "高", "remnant_parcel": "中", "start_due": "低",
+        "completion_due": "低", "start_overdue": "中", "completion_overdue": "中", "idle_not_started": "高",
+        "idle_reclaim": "高", "idle_stalled": "高", "supply_outside_approval": "低", "supply_overlap": "低",
+        "batch_overlap": "低", "supply_no_geometry": "低", "supply_rate_mismatch": "低", "area_mismatch": "低",
+        "disposal_overdue": "中",
+    }
+    fns = {r["proname"] for r in land.sql(
+        "SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = 'landdb' AND proname LIKE 'rule\\_%%'")}
+    assert fns >= {"rule_" + r for r in cat}
+
+
+def test_unsupplied_over_3y(land: Land) -> None:
+    land.batch("OLD", rect(0, 0, 100, 100), date(2021, 6, 29))      # 3 full years on 2024-06-29
+    land.batch("EDGE", rect(200, 0, 300, 100), date(2021, 6, 30))   # complete only at the end of 2024-06-30
+    full = land.batch("FULL", rect(400, 0, 500, 100), date(2015, 1, 1))
+    land.link(land.supply("FULLS", rect(400, 0, 500, 100), date(2016, 1, 1)), full, 1.0)
+    run = _run(land)
+    f = land.flags(run, "unsupplied_over_3y")
+    assert [x["subject"] for x in f] == ["OLD"]
+    assert f[0]["severity"] == "中" and f[0]["area_m2"] == approx(10000)
+    assert f[0]["details"]["full_years"] == 3
+    assert shape(f[0]["wkt"]).area == approx(10000)
+
+
+def test_unacquired(land: Land) -> None:
+    b = land.batch("UNACQ", rect(0, 0, 100, 100), date(2022, 6, 29), parcels=[(rect(0, 0, 100, 100), COLL)])
+    land.acquisition("UA-half", b, date(2023, 1, 1), geom=rect(0, 0, 50, 100))
+    land.batch("YOUNG", rect(200, 0, 300, 100), date(2022, 6, 30), parcels=[(rect(200, 0, 300, 100), COLL)])
+    land.batch("STATE", rect(400, 0, 500, 100), date(2015, 6, 30), parcels=[(rect(400, 0, 500, 100), STATE)])
+    c = land.batch("DONE", rect(600, 0, 700, 100), date(2015, 6, 30), parcels=[(rect(600, 0, 700, 100), COLL)])
+    land.acquisition("UA-all", c, date(2016, 1, 1), geom=rect(600, 0, 700, 100))
+    run = _run(land)
+    f = land.flags(run, "unacquired")
+    assert [x["subject"] for x in f] == ["UNACQ"]
+    assert f[0]["severity"] == "高" and f[0]["area_m2"] == approx(5000)
+    assert shape(f[0]["wkt"]).equals_exact(rect(50, 0, 100, 100), 0.01) or \
+        shape(f[0]["wkt"]).symmetric_difference(rect(50, 0, 100, 100)).area < 0.1
+
+
+def test_acquired_unsupplied_over_2y(land: Land) -> None:
+    for i, when in enumerate((date(2022, 6, 29), date(2022, 6, 30))):
+        x = i * 200
+        b = land.batch(f"ACQ{i}", rect(x, 0, x + 100, 100), date(2020, 1, 1),
+                       parcels=[(rect(x, 0, x + 100, 100), COLL)])
+        land.acquisition(f"A{i}", b, when, geom=rect(x, 0, x + 100, 100))
+        land.supply(f"S{i}", rect(x, 0, x + 40, 100), date(2023, 1, 1))
+    run = _run(land)
+    f = land.flags(run, "acquired_unsupplied_over_2y")
+    assert [x["subject"] for x in f] == ["ACQ0"]
+    assert f[0]["severity"] == "高" and f[0]["area_m2"] == approx(6000)
+    assert f[0]["details"]["acquisitions"][0]["acq_key"] == "A0"
+
+
+def test_withdrawal_candidate(land: Land) -> None:
+    land.batch("QUIET", rect(0, 0, 100, 100), date(2020, 1, 1))
+    b = land.batch("BUSY", rect(200, 0, 300, 100), date(2020, 1, 1))
+    land.link(land.supply("BUSYS", rect(200, 0, 230, 100), date(2023, 1, 1)), b, 0.3)
+    land.batch("BUILT", rect(400, 0, 500, 100), date(2020, 1, 1))
+    land.rs_patch("TB-BUILT", rect(420, 20, 460, 60), detected=date(2024, 3, 1))
+    land.batch("NEW", rect(600, 0, 700, 100), date(2023, 1, 1))
+    c = land.batch("OLDSUP", rect(800, 0, 900, 100), date(2018, 1, 1))
+    land.supply("OLDS", rect(800, 0, 830, 100), date(2022, 6, 30))   # 2 years before as_of: outside the window
+    run = _run(land)
+    f = {x["subject"]: x for x in land.flags(run, "withdrawal_candidate")}
+    assert set(f) == {"QUIET", "OLDSUP"}
+    assert f["QUIET"]["severity"] == "中" and f["QUIET"]["area_m2"] == approx(10000)
+    assert f["OLDSUP"]["details"]["last_supply_date"] == "2022-06-30"
+    assert c
+
+
+def test_used_before_supply(land: Land) -> None:
+    land.batch("UBS", rect(0, 0, 300, 100), date(2020, 1, 1))
+    land.rs_patch("TB1", rect(10, 10, 30, 30), detected=date(2023, 5, 1), period="2023Q2")     # 400 m²
+    land.rs_patch("TB2", rect(50, 10, 55, 20), detected=date(2023, 5, 1))                      # 50 m²: too small
+    land.supply("LATE", rect(100, 0, 150, 100), date(2023, 9, 1))                              # after the patch
+    land.rs_patch("TB3", rect(110, 10, 130, 30), detected=date(2023, 5, 1))
+    land.supply("EARLY", rect(200, 0, 250, 100), date(2023, 1, 1))                             # before the patch
+    land.rs_patch("TB4", rect(210, 10, 230, 30), detected=date(2023, 5, 1))
+    land.rs_patch("TB5", rect(260, 10, 280, 30), change_type="新增农用地", detected=date(2023, 5, 1))
+    land.rs_patch("TB6", rect(260, 50, 280, 70), detected=date(2024, 9, 1))                    # after as_of
+    land.rs_patch("TB7", rect(500, 10, 530, 40), detected=date(2023, 5, 1))                    # not approved land
+    land.survey_patch(2022, "0012", "0601", rect(60, 50, 90, 90))                              # 工业用地
+    land.survey_patch(2022, "0013", "0101", rect(60, 0, 90, 40))                               # 耕地
+    run = _run(land)
+    f = {x["subject"]: x for x in land.flags(run, "used_before_supply")}
+    assert set(f) == {"TB1", "TB3", "DLTB:2022:0012"}
+    assert f["TB1"]["severity"] == "高" and f["TB1"]["area_m2"] == approx(400)
+    assert f["TB3"]["area_m2"] == approx(400), "unsupplied on the patch's date"
+    assert f["DLTB:2022:0012"]["area_m2"] == approx(1200)
+    assert f["TB1"]["details"]["periods"] == ["2023Q2"] and f["TB1"]["details"]["pzwh"] == ["UBS"]
+
+
+def test_remnant_parcel(land: Land) -> None:
+    # a 20 m × 30 m corner left between two supplies, and a large remainder beside the same supplies
+    land.batch("REM", rect(0, 0, 100, 100), date(2020, 1, 1))
+    land.supply("NA", rect(0, 0, 80, 100), date(2021, 1, 1), land_user="甲公司")
+    land.supply("NB", rect(80, 30, 100, 100), date(2021, 1, 1), land_user="乙公司")
+    land.batch("BIG", rect(200, 0, 300, 100), date(2020, 1, 1))
+    land.supply("NC", rect(200, 0, 210, 100), date(2021, 1, 1), land_user="丙公司")
+    # a narrow strip 8 m × 400 m (3200 m², more than 3 亩) beside a supply
+    land.batch("STRIP", rect(400, 0, 408, 400), date(2020, 1, 1))
+    land.supply("ND", rect(408, 0, 500, 400), date(2021, 1, 1), land_user="丁公司")
+    # a small batch touching no supplied land
+    land.batch("ALONE", rect(700, 0, 720, 30), date(2020, 1, 1))
+    # two small remainders in adjacent batches that together are large: dissolved, not a remnant
+    land.batch("HALF1", rect(1000, 0, 1040, 100), date(2020, 1, 1))
+    land.batch("HALF2", rect(1040, 0, 1080, 100), date(2020, 1, 1))
+    land.supply("NE", rect(1000, 40, 1080, 100), date(2021, 1, 1))   # leaves 40 m × 40 m in each
+    run = _run(land)
+    f = land.flags(run, "remnant_parcel")
+    assert len(f) == 2
+    corner, strip = sorted(f, key=lambda x: x["area_m2"])
+    assert corner["subject"].startswith("REM@") and corner["area_m2"] == approx(600)
+    assert corner["severity"] == "中" and corner["details"]["small"] is True
+    assert [n["land_user"] for n in corner["details"]["neighbours"]] == ["甲公司", "乙公司"]
+    assert strip["subject"].startswith("STRIP@") and strip["details"]["narrow"] is True
+    assert strip["details"]["small"] is False and strip["area_m2"] == approx(3200)
+    x, y = corner["subject"].split("@")[1].split(",")
+    assert (int(x), int(y)) == (565090, 3574015), "centroid rounded to the metre"
+
+
+def test_start_and_completion_reminders(land: Land) -> None:
+    d = AS_OF
+    land.supply("DUE", rect(0, 0, 10, 10), date(2024, 1, 1), agreed_start=d + timedelta(days=10),
+                agreed_completion=d + timedelta(days=400))
+    land.supply("FAR", rect(20, 0, 30, 10), date(2024, 1, 1), agreed_start=d + timedelta(days=40),
+                agreed_completion=d + timedelta(days=400))
+    land.supply("SOON", rect(100, 0, 110, 10), date(2024, 1, 1), agreed_completion=d + timedelta(days=20))
+    s = land.supply("GOING", rect(40, 0, 50, 10), date(2023, 1, 1), agreed_start=d + timedelta(days=5),
+                    agreed_completion=d + timedelta(days=25))
+    land.development(s, d, actual_start=d - timedelta(days=3))
+    land.supply("LATE", rect(60, 0, 70, 10), date(2023, 1, 1), agreed_start=d - timedelta(days=90),
+                agreed_completion=d - timedelta(days=60))
+    t = land.supply("FINISHED", rect(80, 0, 90, 10), date(2020, 1, 1), agreed_start=d - timedelta(days=500),
+                    agreed_completion=d - timedelta(days=60))
+    land.development(t, d - timedelta(days=30), actual_start=d - timedelta(days=490),
+                     actual_completion=d - timedelta(days=61))
+    run = _run(land)
+    assert land.subjects(run, "start_due") == {"DUE"}
+    assert land.subjects(run, "completion_due") == {"SOON", "GOING"}
+    assert land.subjects(run, "start_overdue") == {"LATE"}
+    assert land.subjects(run, "completion_overdue") == {"LATE"}
+    assert {f["severity"] for f in land.flags(run, "start_due")} == {"低"}
+    assert {f["severity"] for f in land.flags(run, "completion_overdue")} == {"中"}
+    assert land.flags(run, "start_due")[0]["details"]["days_left"] == 10
+
+
+def test_supply_outside_approval(land: Land) -> None:
+    land.batch("APP", rect(0, 0, 300, 100), date(2020, 1, 1))
+    land.supply("OUT", rect(0, 0, 50, 110), date(2021, 1, 1), land_source="新增")       # 10 m beyond
+    land.supply("EDGE", rect(100, 0, 150, 100.3), date(2021, 1, 1), land_source="新增")  # 0.3 m: tolerance
+    land.supply("STOCK", rect(200, 0, 250, 110), date(2021, 1, 1), land_source="存量")
+    land.supply("NOWHERE", rect(500, 0, 520, 20), date(2021, 1, 1), land_source="新增建设用地")
+    run = _run(land)
+    f = {x["subject"]: x for x in land.flags(run, "supply_outside_approval")}
+    assert set(f) == {"OUT", "NOWHERE"}
+    assert f["OUT"]["area_m2"] == approx(500) and f["OUT"]["severity"] == "低"
+    assert f["NOWHERE"]["area_m2"] == approx(400)
+
+
+def test_supply_overlap(land: Land) -> None:
+    land.supply("OVA", rect(0, 0, 50, 50), date(2021, 1, 1))
+    land.supply("OVB", rect(40, 40, 90, 90), date(2021, 1, 1))             # 10 × 10 overlap
+    land.supply("OVC", rect(89.7, 0, 130, 40), date(2021, 1, 1))           # 0.3 m strip with OVB? no: beside
+    land.supply("OVD", rect(0, 49.7, 30, 80), date(2021, 1, 1))            # 0.3 m strip with OVA
+    land.supply("OVE", rect(0, 0, 20, 20), date(2021, 1, 1), reclaimed_date=date(2022, 1, 1))
+    run = _run(land)
+    f = land.flags(run, "supply_overlap")
+    assert [x["subject"] for x in f] == ["OVA | OVB"]
+    assert f[0]["area_m2"] == approx(100) and f[0]["severity"] == "低"
+    assert len(f[0]["supply_ids"]) == 2
+
+
+def test_batch_overlap(land: Land) -> None:
+    land.batch("BA", rect(0, 0, 100, 100), date(2020, 1, 1))
+    land.batch("BB", rect(80, 0, 200, 100), date(2021, 1, 1))               # 20 m × 100 m twice approved
+    land.batch("BC", rect(199.7, 0, 300, 100), date(2021, 1, 1))            # 0.3 m: tolerance
+    run = _run(land)
+    f = land.flags(run, "batch_overlap")
+    assert [x["subject"] for x in f] == ["BA | BB"]
+    assert f[0]["area_m2"] == approx(2000) and f[0]["severity"] == "低"
+
+
+def test_supply_no_geometry(land: Land) -> None:
+    b = land.batch("NGB", rect(0, 0, 100, 100), date(2020, 1, 1))
+    land.link(land.supply("NOGEOM", None, date(2021, 1, 1), area=0.2), b, 0.2)
+    land.supply("FUTURE", None, date(2025, 1, 1), area=0.2)
+    land.supply("UNLINKED", None, date(2021, 1, 1), area=0.1)
+    land.supply("HASGEOM", rect(0, 0, 10, 10), date(2021, 1, 1))
+    run = _run(land)
+    f = {x["subject"]: x for x in land.flags(run, "supply_no_geometry")}
+    assert set(f) == {"NOGEOM", "UNLINKED"}
+    assert f["NOGEOM"]["area_m2"] == approx(2000) and f["NOGEOM"]["details"]["links"][0]["pzwh"] == "NGB"
+    assert f["NOGEOM"]["severity"] == "低" and f["NOGEOM"]["wkt"] is None
+    assert "未计入" in f["UNLINKED"]["message"]
+
+
+def test_supply_rate_mismatch(land: Land) -> None:
+    b = land.batch("MISS", rect(0, 0, 100, 100), date(2020, 1, 1))
+    land.link(land.supply("MS", rect(0, 0, 60, 100), date(2021, 1, 1)), b, 0.5)      # 6000 m² drawn, 0.5 ha recorded
+    c = land.batch("MATCH", rect(200, 0, 300, 100), date(2020, 1, 1))
+    land.link(land.supply("MT", rect(200, 0, 260, 100), date(2021, 1, 1)), c, 0.6)
+    land.batch("NOLINK", rect(400, 0, 500, 100), date(2020, 1, 1))
+    land.supply("NL", rect(400, 0, 460, 100), date(2021, 1, 1))
+    run = _run(land)
+    f = land.flags(run, "supply_rate_mismatch")
+    assert [x["subject"] for x in f] == ["MISS"]
+    assert f[0]["area_m2"] == approx(1000) and f[0]["severity"] == "低"
+    assert f[0]["details"]["supplies"][0]["supply_key"] == "MS"
+    assert f[0]["details"]["supplies"][0]["difference_m2"] == approx(1000)
+
+
+def test_area_mismatch(land: Land) -> None:
+    land.batch("AM1", rect(0, 0, 100, 100), date(2020, 1, 1), approved_area=1.1)
+    land.batch("AM2", rect(200, 0, 300, 100), date(2020, 1, 1), approved_area=1.005)
+    land.supply("AMS1", rect(400, 0, 450, 100), date(2021, 1, 1), area=0.45)
+    land.supply("AMS2", rect(500, 0, 550, 100), date(2021, 1, 1), area=0.5001)
+    run = _run(land)
+    f = {x["subject"]: x for x in land.flags(run, "area_mismatch")}
+    assert set(f) == {"AM1", "AMS1"}
+    assert f["AM1"]["area_m2"] == approx(1000) and f["AM1"]["details"]["kind"] == "批次"
+    assert f["AMS1"]["area_m2"] == approx(500) and f["AMS1"]["details"]["kind"] == "供地"
+    assert {x["severity"] for x in f.values()} == {"低"}
+
+
+def test_disposal_overdue(land: Land) -> None:
+    b = land.batch("DISP", rect(0, 0, 100, 100), date(2020, 1, 1), township="城关镇")
+    land.plan("P-LATE", "批而未供", batch_id=b, deadline=date(2024, 6, 1), status="处置中", plan_area=1.0)
+    land.plan("P-CLOSED", "批而未供", batch_id=b, deadline=date(2024, 6, 1), status="已销号",
+              closed_date=date(2024, 5, 1))
+    land.plan("P-CLOSED-LATER", "批而未供", batch_id=b, deadline=date(2024, 6, 1), status="已销号",
+              closed_date=date(2024, 7, 15))
+    land.plan("P-FUTURE", "批而未供", batch_id=b, deadline=date(2024, 7, 1), status="未启动")
+    run = _run(land)
+    f = {x["subject"]: x for x in land.flags(run, "disposal_overdue")}
+    assert set(f) == {"P-LATE", "P-CLOSED-LATER"}
+    assert f["P-LATE"]["severity"] == "中" and f["P-LATE"]["area_m2"] == approx(10000)
+    assert f["P-LATE"]["details"]["days_overdue"] == 29 and f["P-LATE"]["township"] == "城关镇"
+
+
+def test_standalone_rules_equal_the_run(land: Land) -> None:
+    b = land.batch("SA", rect(0, 0, 100, 100), date(2019, 1, 1), approved_area=1.2,
+                   parcels=[(rect(0, 0, 100, 100), COLL)])
+    land.link(land.supply("SAS", rect(0, 0, 30, 100), date(2020, 1, 1), agreed_start=date(2020, 6, 1),
+                          supply_method="协议出让", price=100), b, 0.2)
+    run = _run(land)
+    stored = land.sql("SELECT rule, subject, area_m2, message FROM landdb.flag WHERE run_id = %s ORDER BY 1, 2",
+                      (run,))
+    live = land.sql("SELECT rule, subject, area_m2, message FROM landdb.flags(%s) ORDER BY 1, 2", (AS_OF,))
+    assert [(r["rule"], r["subject"]) for r in stored] == [(r["rule"], r["subject"]) for r in live]
+    assert {r["rule"] for r in stored} >= {"unsupplied_over_3y", "unacquired", "idle_not_started",
+                                          "supply_rate_mismatch", "area_mismatch", "withdrawal_candidate"}
+    for s, v in zip(stored, live):
+        assert s["area_m2"] == approx(v["area_m2"]) and s["message"] == v["message"]
