@@ -90,6 +90,29 @@ def build_parser() -> argparse.ArgumentParser:
                     help="有拒收记录时：abort 全部不导入（默认）；skip 导入其余记录")
     _fmt(im, ("text", "json"))
 
+    an = sub.add_parser("analyze", parents=[common],
+                        help="按基准日运行全部规则并保存结果 (run every rule as of a date)")
+    an.add_argument("--as-of", type=_date, default=None, help="基准日 YYYY-MM-DD，默认今天 (default today)")
+    an.add_argument("--full", action="store_true", help="全部重算，不用增量 (recompute everything)")
+    _fmt(an, ("table", "json"))
+    fl = sub.add_parser("flags", parents=[common], help="问题线索清单 (flags raised by the rules)")
+    fl.add_argument("--as-of", type=_date, default=None, help="基准日，默认今天；无结果时先分析")
+    fl.add_argument("--rule", default=None, help="规则编号，如 idle_not_started (rule id)")
+    fl.add_argument("--township", default=None, help="乡镇名称 (township)")
+    _fmt(fl, ("table", "csv", "json", "geojson"))
+    st = sub.add_parser("stats", parents=[common], help="供地率、批而未供等统计 (figures)")
+    st.add_argument("--as-of", type=_date, default=None, help="基准日，默认今天；无结果时先分析")
+    st.add_argument("--by", choices=["batch", "township", "zone", "cohort", "year", "total"], default="township",
+                    help="分组 (group by), default township")
+    st.add_argument("--from", dest="date_from", type=_date, default=None,
+                    help="--by cohort：批准日期起 (cohort start)")
+    st.add_argument("--to", dest="date_to", type=_date, default=None, help="--by cohort：批准日期止 (cohort end)")
+    _fmt(st)
+    rc = sub.add_parser("reconcile", parents=[common],
+                        help="空间与登记供地面积不一致的批次及其供地 (spatial vs recorded)")
+    rc.add_argument("--as-of", type=_date, default=None, help="基准日，默认今天")
+    _fmt(rc)
+
     sa = sub.add_parser("sample", parents=[common],
                         help="生成虚构样例县数据 (write the fictitious sample county)")
     sa.add_argument("--out", type=Path, required=True, help="输出目录 (output folder)")
@@ -100,6 +123,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", parents=[common],
                    help="演示：启动嵌入式数据库、建库、导入样例县 (the demo on the embedded database)")
     return parser
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD：{text}") from None
 
 
 def _kinds() -> dict:
@@ -191,7 +223,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import db, migrate, output
-    from .demo import SAMPLE, load_sample
+    from .demo import SAMPLE, load_sample, sample_as_of
 
     target = _target(args)
     if not target.is_embedded:
@@ -212,8 +244,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print_import_report(res)
             raise LanddbError(f"样例数据 {rel} 导入失败 [sample import failed]")
     output.print_rows(rows)
+    from . import analysis
+
+    as_of = sample_as_of()
     conn = db.connect(target)
     try:
+        res = analysis.analyze(conn, as_of)
+        print(f"\n按样例县基准日 {as_of} 分析：")
+        print_analysis(res, output.print_mapping, output.print_rows,
+                       {r["rule"]: r for r in analysis.rules(conn)})
+        print()
         output.print_mapping(migrate.status(conn), "table", STATUS_LABELS)
     finally:
         conn.close()
@@ -272,7 +312,113 @@ def print_import_report(res) -> None:
             print(f"  …… 共 {len(res.rejects)} 条，全部见 landdb.import_reject（run_id = {res.run_id}）")
 
 
-COMMANDS = {"db": cmd_db, "import": cmd_import, "sample": cmd_sample, "demo": cmd_demo}
+def _as_of(args: argparse.Namespace):
+    import datetime as dt
+
+    return args.as_of or dt.date.today()
+
+
+def _with_conn(args: argparse.Namespace, fn):
+    from . import db, migrate
+
+    conn = db.connect(_target(args))
+    try:
+        if _target(args).is_embedded:
+            migrate.upgrade(conn)
+        else:
+            migrate.require_current(conn)
+        return fn(conn)
+    finally:
+        conn.close()
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from . import analysis
+    from .output import print_mapping, print_rows, to_json
+
+    def run(conn):
+        return analysis.analyze(conn, _as_of(args), full=args.full), {r["rule"]: r for r in analysis.rules(conn)}
+
+    res, catalog = _with_conn(args, run)
+    if args.format == "json":
+        print(to_json(res))
+        return 0
+    print_analysis(res, print_mapping, print_rows, catalog)
+    return 0
+
+
+FIGURE_LABELS = {
+    "batches": "批次数", "pieces": "批而未供图斑数", "approved_m2": "批准面积（平方米）",
+    "supplied_m2": "已供面积（平方米，空间叠加）", "withdrawn_m2": "撤回调整面积（平方米）",
+    "unsupplied_m2": "批而未供面积（平方米）", "unsupplied_mu": "批而未供面积（亩）",
+    "unacquired_m2": "其中批而未征（平方米）", "acquired_unsupplied_m2": "其中征而未供（平方米）",
+    "supply_rate": "供地率（空间）", "recorded_supplied_m2": "已供面积（平方米，登记）",
+    "recorded_supply_rate": "供地率（登记）", "five_year_rate": "近五年供地率（增存挂钩）",
+    "five_year_threshold": "近五年供地率阈值", "five_year_below_threshold": "低于阈值（暂停新增报批）",
+}
+
+
+def print_analysis(res: dict, print_mapping, print_rows, catalog: dict | None = None) -> None:
+    mode = {"full": "全量", "incremental": "增量"}.get(res.get("mode"), res.get("mode"))
+    print(f"分析运行 {res.get('run_id')}（基准日 {res.get('as_of')}，{mode}，{res.get('seconds') or 0:.1f} 秒）")
+    figures = {k: v for k, v in (res.get("figures") or {}).items() if v is not None}
+    if figures:
+        def shown(k: str, v):
+            if isinstance(v, bool):
+                return "是" if v else "否"
+            return f"{v:.1%}" if k.endswith(("_rate", "_threshold")) else v
+
+        print_mapping({FIGURE_LABELS.get(k, k): shown(k, v) for k, v in figures.items()})
+    counts = res.get("flag_counts") or {}
+    if counts:
+        print("问题线索 (flags):")
+        catalog = catalog or {}
+        print_rows([{"规则": k, "名称": catalog.get(k, {}).get("label", ""),
+                     "严重程度": catalog.get(k, {}).get("severity", ""), "条数": v}
+                    for k, v in sorted(counts.items(), key=lambda kv: list(catalog).index(kv[0])
+                                       if kv[0] in catalog else 99)])
+
+
+def cmd_flags(args: argparse.Namespace) -> int:
+    from . import analysis
+    from .output import print_rows, to_json
+
+    rows = _with_conn(args, lambda c: analysis.flags(c, _as_of(args), rule=args.rule, township=args.township))
+    if args.format == "geojson":
+        feats = [{"type": "Feature", "geometry": r.get("geometry"),
+                  "properties": {k: v for k, v in r.items() if k != "geometry"}} for r in rows]
+        print(to_json({"type": "FeatureCollection", "features": feats}))
+    elif args.format == "json":
+        print(to_json([{k: v for k, v in r.items() if k != "geometry"} for r in rows]))
+    else:
+        cols = ["rule", "subject", "severity", "area_m2", "township", "message"]
+        print_rows(rows, args.format, columns=cols)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from . import analysis
+    from .output import print_rows
+
+    kw = {}
+    if args.by == "cohort":
+        kw["cohorts"] = [(args.date_from, args.date_to)] if args.date_from or args.date_to else None
+    rows = _with_conn(args, lambda c: analysis.stats(c, _as_of(args), by=args.by, **kw))
+    print_rows(rows, args.format)
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from . import analysis
+    from .output import print_rows
+
+    rows = _with_conn(args, lambda c: analysis.reconcile(c, _as_of(args)))
+    print_rows(rows, args.format)
+    return 0
+
+
+COMMANDS = {"db": cmd_db, "import": cmd_import, "analyze": cmd_analyze, "flags": cmd_flags, "stats": cmd_stats,
+            "reconcile": cmd_reconcile, "sample": cmd_sample, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

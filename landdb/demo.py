@@ -45,3 +45,12 @@ def load_sample(target, folder: Path = SAMPLE, progress: bool = False) -> list[t
         if res.status not in ("loaded", "unchanged"):
             break
     return out
+
+
+def sample_as_of(folder: Path = SAMPLE):
+    """The date the sample county's answer key is written for (its manifest's as_of)."""
+    import datetime as dt
+    import json
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return dt.date.fromisoformat(manifest["as_of"])

@@ -82,3 +82,24 @@ def dsn(cluster: EmbeddedCluster, dbname: str) -> str:
     """The scratch database as a libpq DSN, for --dsn."""
     ci = cluster.conninfo(dbname=dbname)
     return f"host={ci['host']} port={ci['port']} dbname={ci['dbname']} user={ci['user']}"
+
+
+@pytest.fixture(scope="session")
+def sample_target(cluster):
+    """A database of its own with the committed sample county imported (first-import results too)."""
+    from landdb import db
+    from landdb.demo import load_sample
+
+    name = "landdb_sample_test"
+    admin = psycopg2.connect(**cluster.conninfo(dbname="postgres"))
+    admin.autocommit = True
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    admin.close()
+    conn = psycopg2.connect(**cluster.conninfo(dbname=name))
+    migrate.upgrade(conn)
+    conn.close()
+    ci = cluster.conninfo(dbname=name)
+    target = db.Target(dsn=f"host={ci['host']} port={ci['port']} dbname={name} user={ci['user']}")
+    first = load_sample(target)
+    return target, first

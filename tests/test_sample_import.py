@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 
-import psycopg2
-import pytest
-
-from landdb import db, migrate
+from landdb import db
 from landdb.demo import SAMPLE, SAMPLE_PLAN, load_sample
 
 TABLES = {"admin_area": "admin_area", "dev_zone": "dev_zone", "approval_batch": "approval_batch",
@@ -15,23 +12,6 @@ TABLES = {"admin_area": "admin_area", "dev_zone": "dev_zone", "approval_batch": 
           "supply_batch": "supply_batch", "supplementary_agreement": "supplementary_agreement",
           "use": "development", "withdrawal": "withdrawal", "rs_patch": "rs_patch", "survey_patch": "survey_patch",
           "idle_case": "idle_case", "disposal_plan": "disposal_plan", "disposal_action": "disposal_action"}
-
-
-@pytest.fixture(scope="module")
-def sample_target(cluster):
-    name = "landdb_sample_test"
-    admin = psycopg2.connect(**cluster.conninfo(dbname="postgres"))
-    admin.autocommit = True
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    admin.close()
-    conn = psycopg2.connect(**cluster.conninfo(dbname=name))
-    migrate.upgrade(conn)
-    conn.close()
-    ci = cluster.conninfo(dbname=name)
-    target = db.Target(dsn=f"host={ci['host']} port={ci['port']} dbname={name} user={ci['user']}")
-    first = load_sample(target)
-    return target, first
 
 
 def counts(target) -> dict[str, int]:
