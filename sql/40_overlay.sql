@@ -104,6 +104,15 @@ COMMENT ON FUNCTION landdb.is_sliver(geometry, double precision, double precisio
 
 -- The polygons of g that are not slivers, as one MultiPolygon (NULL when none is left).
 -- (plpgsql without queries: called once or more per batch, it must be cheap to call.)
+-- A polygonal geometry made valid: parts collected from a difference may touch along an edge,
+-- which is an invalid MultiPolygon that later predicates (ST_Intersects) refuse.
+CREATE OR REPLACE FUNCTION landdb.valid_polygonal(g geometry) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN g IS NULL OR ST_IsValid(g) THEN g
+              ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) END
+$$;
+COMMENT ON FUNCTION landdb.valid_polygonal(geometry) IS '修复为有效的面图形 | make a polygonal geometry valid';
+
 DROP FUNCTION IF EXISTS landdb.drop_slivers(geometry, double precision, double precision);
 CREATE FUNCTION landdb.drop_slivers(g geometry, width double precision, min_area double precision)
 RETURNS geometry
@@ -127,9 +136,9 @@ BEGIN
   IF cardinality(kept) = 0 THEN
     RETURN NULL;
   ELSIF cardinality(kept) = n THEN
-    RETURN ST_Multi(g);
+    RETURN landdb.valid_polygonal(ST_Multi(g));
   END IF;
-  RETURN ST_Multi(ST_Collect(kept));
+  RETURN landdb.valid_polygonal(ST_Multi(ST_Collect(kept)));
 END $$;
 COMMENT ON FUNCTION landdb.drop_slivers(geometry, double precision, double precision) IS '去除碎片 | drop sliver polygons';
 
@@ -245,19 +254,21 @@ BEGIN
   END IF;
   k := CASE WHEN state IS NULL THEN acq_s WHEN acq_s IS NULL THEN state ELSE ST_Union(state, acq_s) END;
 
+  -- Bounding boxes, then overlay operations (robust in GEOS ≥ 3.9) rather than predicates
+  -- (ST_Intersects/ST_CoveredBy can raise TopologyException on nearly coincident edges).
   rest := r2;
-  IF x IS NOT NULL AND ST_Intersects(r2, x) THEN
+  IF x IS NOT NULL AND r2 && x THEN
     a := landdb.drop_slivers(ST_Intersection(r2, x), width, min_area);
     IF a IS NOT NULL THEN
       rest := ST_Difference(r2, a);
     END IF;
   END IF;
-  IF k IS NOT NULL AND NOT ST_IsEmpty(rest) THEN
-    IF ST_CoveredBy(rest, k) THEN
+  IF k IS NOT NULL AND NOT ST_IsEmpty(rest) AND rest && k THEN
+    IF ST_Area(ST_Difference(rest, k)) <= greatest(min_area, 1e-6) THEN
       -- the usual case: parcels and expropriations cover the batch
       b := ST_Multi(rest);
       rest := NULL;
-    ELSIF ST_Intersects(rest, k) THEN
+    ELSE
       b := landdb.drop_slivers(ST_Intersection(rest, k), width, min_area);
       IF b IS NOT NULL THEN
         rest := ST_Difference(rest, b);

@@ -1,0 +1,165 @@
+"""The batch-remainder overlay: landdb vs QGIS native:difference vs geopandas.overlay, same inputs.
+
+The sample county (``--batches N``) is imported (batch parcels and supply parcels); every
+contender computes batches minus the supplies and must give the same total area (0.01 %):
+
+- landdb: ``landdb.unsupplied(as_of)`` in PostGIS (snapping and sliver filtering set to 1 mm,
+  no withdrawals or reclaims, as_of far ahead, so that the three compute the same thing);
+- QGIS: ``processing.run("native:difference", INPUT=batches, OVERLAY=supplies)`` on GeoPackages;
+- geopandas: ``geopandas.overlay(batches, supplies, how="difference")`` on the same GeoPackages.
+
+Then the whole ``landdb.analyze`` of the county (all rules, stored run) and a re-analysis of the
+same date after 1 % of the supplies changed.
+
+    python benchmarks/bench_overlay.py [--batches 20000] [--skip-geopandas] [--skip-qgis]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import REPO, VENV_BIN, cluster, fresh_database, machine, print_table, run_with_peak
+
+QGIS = r"""
+import json, os, sys, time
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from qgis.core import QgsApplication
+app = QgsApplication([], False); app.initQgis()
+sys.path.append("/usr/share/qgis/python/plugins")
+import processing
+from processing.core.Processing import Processing
+Processing.initialize()
+batches, supplies = sys.argv[1], sys.argv[2]
+t = time.perf_counter()
+res = processing.run("native:difference", {"INPUT": batches, "OVERLAY": supplies, "OUTPUT": "TEMPORARY_OUTPUT"})
+seconds = time.perf_counter() - t
+layer = res["OUTPUT"]
+area = sum(f.geometry().area() for f in layer.getFeatures())
+print(json.dumps({"seconds": seconds, "area": area, "features": layer.featureCount()}))
+"""
+
+GEOPANDAS = r"""
+import json, sys, time, geopandas as gpd
+b = gpd.read_file(sys.argv[1], engine="pyogrio")
+s = gpd.read_file(sys.argv[2], engine="pyogrio")
+t = time.perf_counter()
+out = gpd.overlay(b, s, how="difference", keep_geom_type=True)
+seconds = time.perf_counter() - t
+print(json.dumps({"seconds": seconds, "area": float(out.area.sum()), "features": len(out)}))
+"""
+
+
+def ensure_county(batches: int) -> Path:
+    folder = REPO / "bench_data" / f"county{batches}"
+    if not (folder / "manifest.json").exists():
+        print(f"生成样例县 {batches} 个批次 → {folder}", flush=True)
+        r = run_with_peak("sample", [str(VENV_BIN / "landdb"), "sample", "--out", str(folder),
+                                     "--batches", str(batches)])
+        if r.returncode:
+            raise SystemExit(r.stderr)
+    return folder
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--batches", type=int, default=20_000)
+    ap.add_argument("--skip-geopandas", action="store_true")
+    ap.add_argument("--skip-qgis", action="store_true")
+    args = ap.parse_args(argv)
+    folder = ensure_county(args.batches)
+    c = cluster()
+    dsn = fresh_database(c, f"bench_overlay_{args.batches}", landdb_schema=True)
+    landdb = [str(VENV_BIN / "landdb"), "--dsn", dsn, "import"]
+    inputs = (("approval", "批次/批次地块.shp"), ("supply", "供地/供地宗地.shp"), ("supply", "供地/划拨宗地.shp"))
+    for kind, rel in inputs:
+        r = subprocess.run([*landdb, kind, str(folder / rel), "--format", "json"], capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit(f"import {rel} failed: {r.stdout[-2000:]} {r.stderr}")
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        # 1 mm instead of the 0.5 m / 1 m defaults: the same thing native:difference computes
+        cur.execute("UPDATE landdb.setting SET value = '0.001' WHERE key IN "
+                    "('snap_tolerance_m', 'sliver_width_m', 'sliver_area_m2')")
+        cur.execute("UPDATE landdb.supply SET reclaimed_date = NULL, reclaim_doc = NULL "
+                    "WHERE reclaimed_date IS NOT NULL")
+        cur.execute("ANALYZE")
+        cur.execute("SELECT count(*) FROM landdb.approval_batch WHERE geom IS NOT NULL")
+        n_batches = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM landdb.supply WHERE geom IS NOT NULL")
+        n_supplies = cur.fetchone()[0]
+    work = REPO / "bench_data" / f"overlay{args.batches}"
+    work.mkdir(parents=True, exist_ok=True)
+    bg, sg = work / "batches.gpkg", work / "supplies.gpkg"
+    for path, sql in ((bg, "SELECT id, pzwh_key, geom FROM landdb.approval_batch WHERE geom IS NOT NULL"),
+                      (sg, "SELECT id, supply_key, geom FROM landdb.supply WHERE geom IS NOT NULL")):
+        path.unlink(missing_ok=True)
+        subprocess.run(["ogr2ogr", "-f", "GPKG", str(path), f"PG:{dsn}", "-sql", sql, "-nln", path.stem],
+                       check=True, capture_output=True)
+
+    results = []
+    with conn.cursor() as cur:
+        t = time.perf_counter()
+        cur.execute("SELECT count(*), sum(ST_Area(geom)) FROM landdb.unsupplied('2100-01-01')")
+        n, area = cur.fetchone()
+        results.append({"contender": "landdb.unsupplied (PostGIS)", "seconds": time.perf_counter() - t,
+                        "area_m2": area, "features": n})
+    if not args.skip_qgis:
+        m = run_with_peak("qgis", [sys.executable, "-c", QGIS, str(bg), str(sg)])
+        if m.returncode:
+            raise SystemExit(f"QGIS failed: {m.stderr[-2000:]}")
+        out = json.loads(m.stdout.strip().splitlines()[-1])
+        results.append({"contender": "QGIS native:difference", "seconds": out["seconds"], "area_m2": out["area"],
+                        "features": out["features"], "peak_mib": m.peak_mib})
+    if not args.skip_geopandas:
+        m = run_with_peak("geopandas", [sys.executable, "-c", GEOPANDAS, str(bg), str(sg)])
+        if m.returncode:
+            raise SystemExit(f"geopandas failed: {m.stderr[-2000:]}")
+        out = json.loads(m.stdout.strip().splitlines()[-1])
+        results.append({"contender": "geopandas.overlay difference", "seconds": out["seconds"],
+                        "area_m2": out["area"], "features": out["features"], "peak_mib": m.peak_mib})
+
+    # the whole analysis, then a same-date re-analysis after 1 % of the supplies changed
+    with conn.cursor() as cur:
+        cur.execute("UPDATE landdb.setting SET value = s.v::jsonb FROM (VALUES ('snap_tolerance_m', '0.5'), "
+                    "('sliver_width_m', '1.0'), ('sliver_area_m2', '1.0')) s(k, v) WHERE key = s.k")
+        t = time.perf_counter()
+        cur.execute("SELECT landdb.analyze('2026-06-30', true)")
+        full = time.perf_counter() - t
+        cur.execute("UPDATE landdb.supply SET geom = ST_Multi(ST_Buffer(geom, -0.5)) "
+                    "WHERE id IN (SELECT id FROM landdb.supply WHERE geom IS NOT NULL ORDER BY id "
+                    "LIMIT (SELECT count(*) / 100 FROM landdb.supply))")
+        t = time.perf_counter()
+        cur.execute("SELECT landdb.analyze('2026-06-30', false)")
+        incremental = time.perf_counter() - t
+    conn.close()
+
+    base = results[0]
+    for r in results:
+        r["ratio_vs_landdb"] = r["seconds"] / base["seconds"]
+        r["area_diff"] = abs(r["area_m2"] - base["area_m2"]) / base["area_m2"]
+    print(f"\n叠加基准 (overlay benchmark): {n_batches:,} batches, {n_supplies:,} supplies ({folder})")
+    print(f"machine: {machine()}")
+    print_table([{**r, "seconds": round(r["seconds"], 2), "ratio_vs_landdb": round(r["ratio_vs_landdb"], 2),
+                  "area_diff": f"{r['area_diff']:.2e}", "peak_mib": round(r.get("peak_mib", 0))}
+                 for r in results], ["contender", "seconds", "peak_mib", "features", "ratio_vs_landdb", "area_diff"])
+    q = next((r for r in results if r["contender"].startswith("QGIS")), None)
+    if q:
+        print(f"landdb / native:difference = {base['seconds'] / q['seconds']:.2f} (target <= 0.25)")
+    print(f"analyze (full, all rules, stored): {full:.1f} s; same-date re-analysis after 1 % of supplies "
+          f"changed: {incremental:.1f} s = {incremental / full:.0%} of full (target < 10 %)")
+    out = {"batches": n_batches, "supplies": n_supplies, "machine": machine(), "results": results,
+           "analyze_full_s": full, "analyze_incremental_s": incremental}
+    (REPO / "bench_data" / f"overlay{args.batches}.json").write_text(json.dumps(out, indent=2, default=str))
+    return out
+
+
+if __name__ == "__main__":
+    main()
