@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from common import REPO, VENV_BIN, cluster, fresh_database, machine, print_table, query, run_with_peak
+from common import REPO, VENV_BIN, cluster, ensure_county, fresh_database, machine, print_table, query, run_with_peak
 
 GEOPANDAS = r"""
 import sys, geopandas as gpd, sqlalchemy
@@ -48,16 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--skip-geopandas", action="store_true")
     args = ap.parse_args(argv)
 
-    shp = args.file
-    if shp is None:
-        folder = REPO / "bench_data" / f"county{args.batches}"
-        if not (folder / "manifest.json").exists():
-            print(f"生成样例县 {args.batches} 个批次 → {folder}", flush=True)
-            r = run_with_peak("sample", [str(VENV_BIN / "landdb"), "sample", "--out", str(folder),
-                                         "--batches", str(args.batches)])
-            if r.returncode:
-                raise SystemExit(r.stderr)
-        shp = find_supply_shp(folder)
+    shp = args.file or find_supply_shp(ensure_county(args.batches))
     size = sum(p.stat().st_size for p in shp.parent.glob(shp.stem + ".*"))
     c = cluster()
     results = []

@@ -21,9 +21,8 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from common import REPO, VENV_BIN, cluster, fresh_database, machine, print_table, run_with_peak
+from common import REPO, VENV_BIN, cluster, ensure_county, fresh_database, machine, print_table, run_with_peak
 
 QGIS = r"""
 import json, os, sys, time
@@ -52,17 +51,6 @@ out = gpd.overlay(b, s, how="difference", keep_geom_type=True)
 seconds = time.perf_counter() - t
 print(json.dumps({"seconds": seconds, "area": float(out.area.sum()), "features": len(out)}))
 """
-
-
-def ensure_county(batches: int) -> Path:
-    folder = REPO / "bench_data" / f"county{batches}"
-    if not (folder / "manifest.json").exists():
-        print(f"生成样例县 {batches} 个批次 → {folder}", flush=True)
-        r = run_with_peak("sample", [str(VENV_BIN / "landdb"), "sample", "--out", str(folder),
-                                     "--batches", str(batches)])
-        if r.returncode:
-            raise SystemExit(r.stderr)
-    return folder
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -58,6 +58,18 @@ def run_with_peak(name: str, cmd: list[str], env: dict | None = None) -> Measure
                    "".join(chunks["err"]))
 
 
+def ensure_county(batches: int) -> Path:
+    """The sample county of that size under bench_data/, generated once (landdb sample)."""
+    folder = REPO / "bench_data" / f"county{batches}"
+    if not (folder / "manifest.json").exists():
+        print(f"生成样例县 {batches} 个批次 → {folder}", flush=True)
+        r = run_with_peak("sample", [str(VENV_BIN / "landdb"), "sample", "--out", str(folder),
+                                     "--batches", str(batches)])
+        if r.returncode:
+            raise SystemExit(r.stderr)
+    return folder
+
+
 def cluster() -> EmbeddedCluster:
     BENCH_HOME.mkdir(parents=True, exist_ok=True)
     os.chmod(BENCH_HOME, 0o755)
@@ -114,5 +126,5 @@ def print_table(rows: list[dict], cols: list[str]) -> None:
     print_rows(rows, "table", columns=cols)
 
 
-__all__ = ["REPO", "VENV_BIN", "Measure", "cluster", "db", "fresh_database", "machine", "print_table", "query",
-           "run_with_peak"]
+__all__ = ["REPO", "VENV_BIN", "Measure", "cluster", "db", "ensure_county", "fresh_database", "machine",
+           "print_table", "query", "run_with_peak"]

@@ -3,12 +3,19 @@
 -- functions; they act only on an empty-before-load landdb table's own <table>_geom_gist index.
 -- Re-created on every upgrade.
 
-CREATE OR REPLACE FUNCTION landdb.bulk_index_off(tbl text) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+CREATE OR REPLACE FUNCTION landdb._require_data_table(tbl text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
   IF tbl NOT IN (SELECT landdb.tracked_tables()) THEN
     RAISE EXCEPTION '不是 landdb 数据表：% [not a landdb table]', tbl;
   END IF;
+END $$;
+COMMENT ON FUNCTION landdb._require_data_table(text) IS '检查是否为 landdb 数据表 | refuse anything but a landdb data table';
+
+CREATE OR REPLACE FUNCTION landdb.bulk_index_off(tbl text) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+  PERFORM landdb._require_data_table(tbl);
   IF to_regclass(format('landdb.%I', tbl || '_geom_gist')) IS NULL THEN
     RETURN false;
   END IF;
@@ -33,9 +40,7 @@ COMMENT ON FUNCTION landdb._has_rows(text) IS '表中是否已有记录 | whethe
 CREATE OR REPLACE FUNCTION landdb.bulk_index_on(tbl text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
-  IF tbl NOT IN (SELECT landdb.tracked_tables()) THEN
-    RAISE EXCEPTION '不是 landdb 数据表：% [not a landdb table]', tbl;
-  END IF;
+  PERFORM landdb._require_data_table(tbl);
   EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON landdb.%I USING gist (geom)', tbl || '_geom_gist', tbl);
 END $$;
 COMMENT ON FUNCTION landdb.bulk_index_on(text) IS '批量导入后重建空间索引 | rebuild a table''s spatial index after a bulk load';
