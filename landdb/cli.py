@@ -321,9 +321,10 @@ def _as_of(args: argparse.Namespace):
 def _with_conn(args: argparse.Namespace, fn):
     from . import db, migrate
 
-    conn = db.connect(_target(args))
+    target = _target(args)
+    conn = db.connect(target)
     try:
-        if _target(args).is_embedded:
+        if target.is_embedded:
             migrate.upgrade(conn)
         else:
             migrate.require_current(conn)

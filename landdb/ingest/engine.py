@@ -162,6 +162,15 @@ def admin_level(code: object) -> str | None:
     return {2: "省", 4: "市", 6: "县", 9: "乡镇", 12: "村"}.get(len(c))
 
 
+def _rounded_centroid(values: dict, i: int) -> tuple[int | None, int | None]:
+    """Record i's centroid to the metre (from its staged hex EWKB), for surrogate keys."""
+    g = values["geom"][i] if "geom" in values else None
+    if g is None:
+        return None, None
+    c = shapely.from_wkb(g).centroid
+    return round(c.x), round(c.y)
+
+
 def _nulls(values: np.ndarray) -> np.ndarray:
     """Mask of missing values (None or empty string) in an object array."""
     return np.array([v is None or v == "" for v in values], dtype=bool)
@@ -229,6 +238,7 @@ class Importer:
         self.encoding = None if encoding in (None, "", "auto") else encoding
         self.crs_override = self._parse_crs(crs)
         self.aliases = F.load_aliases(mapping)
+        self.known_names = {F.normalize_name(a.alias) for a in self.aliases.entries}  # finds table headers
         self.sets = self._map_sets(sets or {})
         self.dry_run = dry_run
         if on_error not in ("abort", "skip"):
@@ -611,8 +621,7 @@ class Importer:
         self._stage_chunk(ds, rep, chunk, plans, extra_names)
 
     def _load_table(self, ds: Dataset, rep: FileReport) -> None:
-        known = {F.normalize_name(a.alias) for a in self.aliases.entries}
-        chunk, names = read_table(ds, known, self.encoding)
+        chunk, names = read_table(ds, self.known_names, self.encoding)
         rep.encoding = "utf-8" if ds.fmt == "xlsx" else (self.encoding or "自动")
         if self.kind.geometry == "required":
             raise SourceError(f"表格没有图形，{self.kind.label}必须带图形导入 [geometry required]")
@@ -630,13 +639,12 @@ class Importer:
         累计完成比例) become the schedule of that year's targets."""
         from .sources import sheet_names
 
-        known = {F.normalize_name(a.alias) for a in self.aliases.entries}
         sheets = sheet_names(ds.path) if ds.fmt == "xlsx" else [None]
         records: list[dict] = []
         schedules: dict[int, list[dict]] = {}
         for sheet in sheets:
             sub = Dataset(f"{ds.display}:{sheet}" if sheet else ds.display, ds.path, ds.fmt, layer=sheet)
-            chunk, names = read_table(sub, known, self.encoding)
+            chunk, names = read_table(sub, self.known_names, self.encoding)
             match = F.match_fields(names, "target", self.aliases)
             by = {canon: chunk.columns[src] for src, canon in match.mapping.items()}
             for i in range(chunk.n):
@@ -851,22 +859,17 @@ class Importer:
                     m = ~_nulls(v)
                     key[m], kk[m] = v[m], col
             for i in np.flatnonzero(_nulls(key)):
-                g = values["geom"][i] if "geom" in values else None
-                c = shapely.from_wkb(g).centroid if g is not None else None
                 key[i] = surrogate("S-", *(get(f)[i] if get(f) is not None else None
                                            for f in ("project_name", "land_user", "contract_date", "supply_method")),
-                                   round(c.x) if c is not None else None, round(c.y) if c is not None else None)
+                                   *_rounded_centroid(values, i))
                 kk[i] = "surrogate"
             values["supply_key"], values["key_kind"] = key, kk
             keys, label = key, "电子监管号"
         elif name == "acquisition":
             key = np.array(get("announcement_no", np.full(n, None, dtype=object)), dtype=object)
             for i in np.flatnonzero(_nulls(key)):
-                g = values["geom"][i] if "geom" in values else None
-                c = shapely.from_wkb(g).centroid if g is not None else None
                 key[i] = surrogate("A-", values["ref_pzwh_key"][i], get("acquisition_date")[i]
-                                   if get("acquisition_date") is not None else None,
-                                   round(c.x) if c is not None else None, round(c.y) if c is not None else None)
+                                   if get("acquisition_date") is not None else None, *_rounded_centroid(values, i))
             values["acq_key"] = key
             keys, label = key, "征收公告文号"
         else:

@@ -251,11 +251,11 @@ def read_table(ds: Dataset, known_names: set[str], encoding: str | None = None) 
         return Chunk({}, 0, None, 1), []
     header = [("" if c is None else str(c).strip()) for c in rows[best_i]]
     keep = [i for i, h in enumerate(header) if h]
-    body = [r for r in rows[best_i + 1:]
-            if not all(c is None or (isinstance(c, str) and not c.strip()) for c in r)]
     first = best_i + 2  # the row number Excel shows for the first data row
-    rownos = np.array([first + j for j, r in enumerate(rows[best_i + 1:])
-                       if not all(c is None or (isinstance(c, str) and not c.strip()) for c in r)], dtype=np.int64)
+    numbered = [(first + j, r) for j, r in enumerate(rows[best_i + 1:])
+                if not all(c is None or (isinstance(c, str) and not c.strip()) for c in r)]
+    body = [r for _, r in numbered]
+    rownos = np.array([no for no, _ in numbered], dtype=np.int64)
     cols = {header[i]: [r[i] if i < len(r) else None for r in body] for i in keep}
     return Chunk(cols, len(body), None, first, rownos=rownos), [header[i] for i in keep]
 
