@@ -104,15 +104,7 @@ COMMENT ON FUNCTION landdb.is_sliver(geometry, double precision, double precisio
 
 -- The polygons of g that are not slivers, as one MultiPolygon (NULL when none is left).
 -- (plpgsql without queries: called once or more per batch, it must be cheap to call.)
--- A polygonal geometry made valid: parts collected from a difference may touch along an edge,
--- which is an invalid MultiPolygon that later predicates (ST_Intersects) refuse.
-CREATE OR REPLACE FUNCTION landdb.valid_polygonal(g geometry) RETURNS geometry
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN g IS NULL OR ST_IsValid(g) THEN g
-              ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) END
-$$;
-COMMENT ON FUNCTION landdb.valid_polygonal(geometry) IS '修复为有效的面图形 | make a polygonal geometry valid';
-
+DROP FUNCTION IF EXISTS landdb.valid_polygonal(geometry);
 DROP FUNCTION IF EXISTS landdb.drop_slivers(geometry, double precision, double precision);
 CREATE FUNCTION landdb.drop_slivers(g geometry, width double precision, min_area double precision)
 RETURNS geometry
@@ -133,12 +125,14 @@ BEGIN
       kept := kept || p;
     END IF;
   END LOOP;
+  -- (g comes from an overlay operation, whose output is valid, and so is any subset of its
+  -- polygons: no validity test needed)
   IF cardinality(kept) = 0 THEN
     RETURN NULL;
   ELSIF cardinality(kept) = n THEN
-    RETURN landdb.valid_polygonal(ST_Multi(g));
+    RETURN ST_Multi(g);
   END IF;
-  RETURN landdb.valid_polygonal(ST_Multi(ST_Collect(kept)));
+  RETURN ST_Multi(ST_Collect(kept));
 END $$;
 COMMENT ON FUNCTION landdb.drop_slivers(geometry, double precision, double precision) IS '去除碎片 | drop sliver polygons';
 
@@ -205,15 +199,26 @@ BEGIN
   RETURN out;
 END $$;
 
--- The remainder pieces of one batch from the unions of what cuts it. r1 is what supplies leave,
+DROP FUNCTION IF EXISTS landdb._snap_batch(geometry, geometry, double precision);
+
+-- The remainder pieces of one batch from the unions of what cuts it (cut: the supplies, each
+-- already snapped onto the batch). r1 is what supplies leave,
 -- r2 what withdrawals leave of r1. The classes come from the collective and state parcels and
 -- the expropriated land, taken in turn: 批而未征 = r2 ∩ (collective − expropriated); of the rest,
 -- 征而未供 = rest ∩ (state ∪ expropriated); what is left is 未供. A sliver of a class is not split
 -- off: it stays in the rest and so joins the next class (slivers left at the end join 征而未供),
 -- so the pieces always add up to the remainder.
-CREATE OR REPLACE FUNCTION landdb._batch_pieces(
+-- own tells what the batch's parcels say when that spares the overlay: '集体' or '国有' when
+-- parcels of that one ownership cover the batch, 'both' when collective and state parcels
+-- together cover it, NULL otherwise; coll and state are then not needed (except coll for 'both').
+-- It is only given when no expropriation cuts the batch.
+DROP FUNCTION IF EXISTS landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry,
+                                             double precision, double precision, double precision);
+DROP FUNCTION IF EXISTS landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry,
+                                             double precision, double precision, double precision, text);
+CREATE FUNCTION landdb._batch_pieces(
     bgeom geometry, cut geometry, wd geometry, coll geometry, state geometry, acq geometry,
-    snap double precision, width double precision, min_area double precision,
+    snap double precision, width double precision, min_area double precision, own text DEFAULT NULL,
     OUT r1_m2 double precision, OUT r2_m2 double precision,
     OUT statuses text[], OUT geoms geometry[])
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 1000 AS $$
@@ -238,7 +243,7 @@ BEGIN
     RETURN;
   END IF;
   r1 := CASE WHEN cut IS NULL THEN bgeom
-             ELSE landdb.drop_slivers(ST_Difference(bgeom, landdb.snap_to(cut, bgeom, snap)), width, min_area) END;
+             ELSE landdb.drop_slivers(ST_Difference(bgeom, cut), width, min_area) END;
   r2 := CASE WHEN wd IS NULL OR r1 IS NULL THEN r1
              ELSE landdb.drop_slivers(ST_Difference(r1, landdb.snap_to(wd, bgeom, snap)), width, min_area) END;
   r1_m2 := coalesce(ST_Area(r1), 0);
@@ -247,49 +252,64 @@ BEGIN
     RETURN;
   END IF;
 
-  acq_s := landdb.snap_to(acq, bgeom, snap);
-  IF coll IS NOT NULL THEN
-    x := CASE WHEN acq_s IS NULL THEN coll ELSE ST_Difference(coll, acq_s) END;
-    IF ST_IsEmpty(x) THEN x := NULL; END IF;
-  END IF;
-  k := CASE WHEN state IS NULL THEN acq_s WHEN acq_s IS NULL THEN state ELSE ST_Union(state, acq_s) END;
+  IF own = '集体' THEN
+    a := ST_Multi(r2);
+  ELSIF own = '国有' THEN
+    b := ST_Multi(r2);
+  ELSIF own = 'both' THEN
+    -- collective and state parcels cover the batch: what is not collective is state
+    IF r2 && coll THEN
+      a := landdb.drop_slivers(ST_Intersection(r2, coll), width, min_area);
+    END IF;
+    b := CASE WHEN a IS NULL THEN ST_Multi(r2) ELSE ST_Multi(ST_CollectionExtract(ST_Difference(r2, a), 3)) END;
+    IF ST_IsEmpty(b) THEN
+      b := NULL;
+    END IF;
+  ELSE
+    acq_s := landdb.snap_to(acq, bgeom, snap);
+    IF coll IS NOT NULL THEN
+      x := CASE WHEN acq_s IS NULL THEN coll ELSE ST_Difference(coll, acq_s) END;
+      IF ST_IsEmpty(x) THEN x := NULL; END IF;
+    END IF;
+    k := CASE WHEN state IS NULL THEN acq_s WHEN acq_s IS NULL THEN state ELSE ST_Union(state, acq_s) END;
 
-  -- Bounding boxes, then overlay operations (robust in GEOS ≥ 3.9) rather than predicates
-  -- (ST_Intersects/ST_CoveredBy can raise TopologyException on nearly coincident edges).
-  rest := r2;
-  IF x IS NOT NULL AND r2 && x THEN
-    a := landdb.drop_slivers(ST_Intersection(r2, x), width, min_area);
-    IF a IS NOT NULL THEN
-      rest := ST_Difference(r2, a);
-    END IF;
-  END IF;
-  IF k IS NOT NULL AND NOT ST_IsEmpty(rest) AND rest && k THEN
-    IF ST_Area(ST_Difference(rest, k)) <= greatest(min_area, 1e-6) THEN
-      -- the usual case: parcels and expropriations cover the batch
-      b := ST_Multi(rest);
-      rest := NULL;
-    ELSE
-      b := landdb.drop_slivers(ST_Intersection(rest, k), width, min_area);
-      IF b IS NOT NULL THEN
-        rest := ST_Difference(rest, b);
+    -- Bounding boxes, then overlay operations (robust in GEOS ≥ 3.9) rather than predicates
+    -- (ST_Intersects/ST_CoveredBy can raise TopologyException on nearly coincident edges).
+    rest := r2;
+    IF x IS NOT NULL AND r2 && x THEN
+      a := landdb.drop_slivers(ST_Intersection(r2, x), width, min_area);
+      IF a IS NOT NULL THEN
+        rest := ST_Difference(r2, a);
       END IF;
     END IF;
-  END IF;
-  c := landdb._polygons(rest);
-  IF b IS NOT NULL OR a IS NOT NULL THEN
-    -- slivers left over join 征而未供 (or 批而未征 where there is none)
-    FOREACH p IN ARRAY c LOOP
-      IF landdb.is_sliver(p, width, min_area) THEN
-        sl := sl || p;
-      END IF;
-    END LOOP;
-    IF cardinality(sl) > 0 THEN
-      IF b IS NOT NULL THEN
-        b := ST_Union(b, ST_Collect(sl));
+    IF k IS NOT NULL AND NOT ST_IsEmpty(rest) AND rest && k THEN
+      IF ST_Area(ST_Difference(rest, k)) <= greatest(min_area, 1e-6) THEN
+        -- the usual case: parcels and expropriations cover the batch
+        b := ST_Multi(rest);
+        rest := NULL;
       ELSE
-        a := ST_Union(a, ST_Collect(sl));
+        b := landdb.drop_slivers(ST_Intersection(rest, k), width, min_area);
+        IF b IS NOT NULL THEN
+          rest := ST_Difference(rest, b);
+        END IF;
       END IF;
-      c := ARRAY(SELECT q FROM unnest(c) q WHERE NOT landdb.is_sliver(q, width, min_area));
+    END IF;
+    c := landdb._polygons(rest);
+    IF b IS NOT NULL OR a IS NOT NULL THEN
+      -- slivers left over join 征而未供 (or 批而未征 where there is none)
+      FOREACH p IN ARRAY c LOOP
+        IF landdb.is_sliver(p, width, min_area) THEN
+          sl := sl || p;
+        END IF;
+      END LOOP;
+      IF cardinality(sl) > 0 THEN
+        IF b IS NOT NULL THEN
+          b := ST_Union(b, ST_Collect(sl));
+        ELSE
+          a := ST_Union(a, ST_Collect(sl));
+        END IF;
+        c := ARRAY(SELECT q FROM unnest(c) q WHERE NOT landdb.is_sliver(q, width, min_area));
+      END IF;
     END IF;
   END IF;
   FOREACH p IN ARRAY landdb._polygons(a) LOOP
@@ -298,11 +318,11 @@ BEGIN
   FOREACH p IN ARRAY landdb._polygons(b) LOOP
     statuses := statuses || '征而未供'::text; geoms := geoms || ST_Multi(p);
   END LOOP;
-  FOREACH p IN ARRAY c LOOP
+  FOREACH p IN ARRAY coalesce(c, '{}') LOOP
     statuses := statuses || '未供'::text; geoms := geoms || ST_Multi(p);
   END LOOP;
 END $$;
-COMMENT ON FUNCTION landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry, double precision, double precision, double precision)
+COMMENT ON FUNCTION landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry, double precision, double precision, double precision, text)
   IS '单个批次的批而未供图斑（内部） | remainder pieces of one batch (internal)';
 
 -- Class areas {批而未征, 征而未供, 未供} after the records without geometry: expropriations move land
@@ -352,6 +372,11 @@ DECLARE
   v_wd_all double precision;
   v_coll geometry;
   v_state geometry;
+  v_coll_parts geometry[];
+  v_state_parts geometry[];
+  v_coll_m2 double precision;
+  v_state_m2 double precision;
+  v_own text;
   v_acq geometry;
   v_acq_nogeom double precision;
   v_links bigint;
@@ -359,42 +384,59 @@ DECLARE
   v_link_nogeom double precision;
   pc record;
   cls double precision[];
+  c1 double precision;
+  c2 double precision;
+  c3 double precision;
 BEGIN
-  -- supplies in force cutting the batch
-  SELECT landdb._union(array_agg(s.geom ORDER BY s.id)) INTO v_cut FROM landdb.supply s
-  WHERE s.geom && bgeom AND ST_Intersects(s.geom, bgeom) AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of);
-  -- approved withdrawals (only 批复 counts); without geometry or area: the whole batch
-  SELECT landdb._union(array_agg(coalesce(x.geom, bgeom) ORDER BY x.id) FILTER (WHERE x.geom IS NOT NULL OR x.withdrawn_area IS NULL)),
-         sum(x.withdrawn_area::double precision * 10000) FILTER (WHERE x.geom IS NULL AND x.withdrawn_area IS NOT NULL),
-         sum(coalesce(x.withdrawn_area::double precision * 10000, x.area_m2, declared_ha::double precision * 10000))
-    INTO v_wd, v_wd_nogeom, v_wd_all
-  FROM landdb.withdrawal x
-  WHERE x.batch_id = bid AND x.withdrawal_status = '批复' AND coalesce(x.withdrawal_date <= as_of, true);
-  -- ownership of its parcels
-  SELECT landdb._union(array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '集体')),
-         landdb._union(array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '国有'))
-    INTO v_coll, v_state
-  FROM landdb.approval_parcel ap WHERE ap.batch_id = bid;
-  -- expropriations done: with geometry where they lie; without, by area, or (no area) the whole batch
-  SELECT landdb._union(array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL)), sum(u.m2)
-    INTO v_acq, v_acq_nogeom
-  FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2 FROM landdb.acquisition a
-        WHERE a.geom && bgeom AND ST_Intersects(a.geom, bgeom) AND coalesce(a.acquisition_date <= as_of, true)
-        UNION ALL
-        SELECT 2, a.id, CASE WHEN a.acquired_area IS NULL THEN bgeom END, a.acquired_area::double precision * 10000
-        FROM landdb.acquisition a
-        -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
-        WHERE a.batch_id = bid AND a.geom::bytea IS NULL AND coalesce(a.acquisition_date <= as_of, true)) u;
-  -- recorded links (监测监管系统): declared area from this batch, 公顷; a link without an area takes
-  -- the supply's declared area when it is the supply's only link
-  SELECT count(*), sum(lk.m2) FILTER (WHERE lk.live), sum(lk.m2) FILTER (WHERE lk.live AND NOT lk.has_geom)
-    INTO v_links, v_recorded, v_link_nogeom
-  FROM (SELECT landdb.in_force(s.contract_date, s.reclaimed_date, as_of) AS live, s.geom IS NOT NULL AS has_geom,
-               coalesce(sb.area, CASE WHEN (SELECT count(*) FROM landdb.supply_batch o2
-                                            WHERE o2.supply_id = sb.supply_id) = 1 THEN s.area END, 0)::double precision
-                 * 10000 AS m2
-        FROM landdb.supply_batch sb JOIN landdb.supply s ON s.id = sb.supply_id
-        WHERE sb.batch_id = bid) lk;
+  -- Everything in one statement (one executor start per batch, not five):
+  --  c: supplies in force cutting the batch, each snapped onto the batch before the union (a
+  --     single parcel snapped stays valid, where the union of many snapped at once often does
+  --     not and must be repaired at great cost);
+  --  w: approved withdrawals (only 批复 counts); without geometry or area: the whole batch;
+  --  p: ownership of its parcels (their unions are made below, only where needed);
+  --  q: expropriations done: with geometry where they lie; without, by area, or (no area) the
+  --     whole batch;
+  --  l: recorded links (监测监管系统): declared area from this batch, 公顷; a link without an area
+  --     takes the supply's declared area when it is the supply's only link.
+  SELECT c.cut, w.wd, w.wd_nogeom, w.wd_all, p.coll_parts, p.state_parts, p.coll_m2, p.state_m2,
+         q.acq, q.acq_nogeom, l.links, l.recorded, l.link_nogeom
+    INTO v_cut, v_wd, v_wd_nogeom, v_wd_all, v_coll_parts, v_state_parts, v_coll_m2, v_state_m2,
+         v_acq, v_acq_nogeom, v_links, v_recorded, v_link_nogeom
+  FROM (SELECT landdb._union(array_agg(landdb.snap_to(s.geom, bgeom, snap) ORDER BY s.id)) AS cut
+        FROM landdb.supply s
+        WHERE s.geom && bgeom AND ST_Intersects(s.geom, bgeom)
+          AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of)) c,
+       (SELECT landdb._union(array_agg(coalesce(x.geom, bgeom) ORDER BY x.id)
+                               FILTER (WHERE x.geom IS NOT NULL OR x.withdrawn_area IS NULL)) AS wd,
+               sum(x.withdrawn_area::double precision * 10000)
+                 FILTER (WHERE x.geom IS NULL AND x.withdrawn_area IS NOT NULL) AS wd_nogeom,
+               sum(coalesce(x.withdrawn_area::double precision * 10000, x.area_m2,
+                            declared_ha::double precision * 10000)) AS wd_all
+        FROM landdb.withdrawal x
+        WHERE x.batch_id = bid AND x.withdrawal_status = '批复' AND coalesce(x.withdrawal_date <= as_of, true)) w,
+       (SELECT array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '集体') AS coll_parts,
+               array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '国有') AS state_parts,
+               coalesce(sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '集体'), 0) AS coll_m2,
+               coalesce(sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '国有'), 0) AS state_m2
+        FROM landdb.approval_parcel ap WHERE ap.batch_id = bid AND ap.geom IS NOT NULL) p,
+       (SELECT landdb._union(array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL)) AS acq,
+               sum(u.m2) AS acq_nogeom
+        FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2 FROM landdb.acquisition a
+              WHERE a.geom && bgeom AND ST_Intersects(a.geom, bgeom) AND coalesce(a.acquisition_date <= as_of, true)
+              UNION ALL
+              SELECT 2, a.id, CASE WHEN a.acquired_area IS NULL THEN bgeom END,
+                     a.acquired_area::double precision * 10000
+              FROM landdb.acquisition a
+              -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
+              WHERE a.batch_id = bid AND a.geom::bytea IS NULL AND coalesce(a.acquisition_date <= as_of, true)) u) q,
+       (SELECT count(*) AS links, sum(lk.m2) FILTER (WHERE lk.live) AS recorded,
+               sum(lk.m2) FILTER (WHERE lk.live AND NOT lk.has_geom) AS link_nogeom
+        FROM (SELECT landdb.in_force(s.contract_date, s.reclaimed_date, as_of) AS live, s.geom IS NOT NULL AS has_geom,
+                     coalesce(sb.area, CASE WHEN (SELECT count(*) FROM landdb.supply_batch o2
+                                                  WHERE o2.supply_id = sb.supply_id) = 1 THEN s.area END,
+                              0)::double precision * 10000 AS m2
+              FROM landdb.supply_batch sb JOIN landdb.supply s ON s.id = sb.supply_id
+              WHERE sb.batch_id = bid) lk) l;
 
   recorded_supplied_m2 := CASE WHEN v_links > 0 THEN coalesce(v_recorded, 0) END;
   IF bgeom IS NULL THEN
@@ -411,16 +453,31 @@ BEGIN
     approved_m2 := ST_Area(bgeom);
     nogeom_supplied_m2 := coalesce(v_link_nogeom, 0);
     nogeom_withdrawn_m2 := coalesce(v_wd_nogeom, 0);
-    pc := landdb._batch_pieces(bgeom, v_cut, v_wd, v_coll, v_state, v_acq, snap, width, min_area);
+    -- The batch is the union of its parcels: when, with no expropriation cutting it, collective
+    -- and state parcels add up to its area, they cover it and the classes need little overlay.
+    IF v_acq IS NULL AND abs(v_coll_m2 + v_state_m2 - approved_m2) <= 1e-7 * approved_m2 + 1e-4 THEN
+      v_own := CASE WHEN v_state_m2 = 0 THEN '集体' WHEN v_coll_m2 = 0 THEN '国有' ELSE 'both' END;
+    END IF;
+    IF v_own IS NULL OR v_own = 'both' THEN
+      v_coll := landdb._union(v_coll_parts);
+    END IF;
+    IF v_own IS NULL THEN
+      v_state := landdb._union(v_state_parts);
+    END IF;
+    pc := landdb._batch_pieces(bgeom, v_cut, v_wd, v_coll, v_state, v_acq, snap, width, min_area, v_own);
     statuses := pc.statuses;
     geoms := pc.geoms;
     supplied_m2 := approved_m2 - pc.r1_m2 + nogeom_supplied_m2;
     withdrawn_m2 := pc.r1_m2 - pc.r2_m2 + nogeom_withdrawn_m2;
-    SELECT landdb._class_areas(
-             sum(ST_Area(q.g)) FILTER (WHERE q.st = '批而未征'), sum(ST_Area(q.g)) FILTER (WHERE q.st = '征而未供'),
-             sum(ST_Area(q.g)) FILTER (WHERE q.st = '未供'), v_acq_nogeom, nogeom_supplied_m2, nogeom_withdrawn_m2)
-      INTO cls
-    FROM unnest(statuses, geoms) AS q(st, g);
+    c1 := 0; c2 := 0; c3 := 0;
+    FOR i IN 1 .. coalesce(cardinality(statuses), 0) LOOP
+      CASE statuses[i]
+        WHEN '批而未征' THEN c1 := c1 + ST_Area(geoms[i]);
+        WHEN '征而未供' THEN c2 := c2 + ST_Area(geoms[i]);
+        ELSE c3 := c3 + ST_Area(geoms[i]);
+      END CASE;
+    END LOOP;
+    cls := landdb._class_areas(c1, c2, c3, v_acq_nogeom, nogeom_supplied_m2, nogeom_withdrawn_m2);
     unsupplied_m2 := cls[1] + cls[2] + cls[3];
     unacquired_m2 := cls[1];
     acquired_unsupplied_m2 := cls[2];
