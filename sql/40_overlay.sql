@@ -208,17 +208,19 @@ DROP FUNCTION IF EXISTS landdb._snap_batch(geometry, geometry, double precision)
 -- 征而未供 = rest ∩ (state ∪ expropriated); what is left is 未供. A sliver of a class is not split
 -- off: it stays in the rest and so joins the next class (slivers left at the end join 征而未供),
 -- so the pieces always add up to the remainder.
--- own tells what the batch's parcels say when that spares the overlay: '集体' or '国有' when
--- parcels of that one ownership cover the batch, 'both' when collective and state parcels
--- together cover it, NULL otherwise; coll and state are then not needed (except coll for 'both').
--- It is only given when no expropriation cuts the batch.
+-- covered: the batch's collective and state parcels cover it, so that whatever is not 批而未征 is
+-- 征而未供; state is then not needed, and coll and acq may be given without the parcels and
+-- expropriations that are one and the same (coll − acq is all that counts). acq comes snapped
+-- onto the batch, like cut.
 DROP FUNCTION IF EXISTS landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry,
                                              double precision, double precision, double precision);
 DROP FUNCTION IF EXISTS landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry,
                                              double precision, double precision, double precision, text);
+DROP FUNCTION IF EXISTS landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry,
+                                             double precision, double precision, double precision, boolean);
 CREATE FUNCTION landdb._batch_pieces(
     bgeom geometry, cut geometry, wd geometry, coll geometry, state geometry, acq geometry,
-    snap double precision, width double precision, min_area double precision, own text DEFAULT NULL,
+    snap double precision, width double precision, min_area double precision, covered boolean DEFAULT false,
     OUT r1_m2 double precision, OUT r2_m2 double precision,
     OUT statuses text[], OUT geoms geometry[])
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 1000 AS $$
@@ -252,21 +254,20 @@ BEGIN
     RETURN;
   END IF;
 
-  IF own = '集体' THEN
-    a := ST_Multi(r2);
-  ELSIF own = '国有' THEN
-    b := ST_Multi(r2);
-  ELSIF own = 'both' THEN
-    -- collective and state parcels cover the batch: what is not collective is state
-    IF r2 && coll THEN
-      a := landdb.drop_slivers(ST_Intersection(r2, coll), width, min_area);
+  IF covered THEN
+    x := coll;
+    IF x IS NOT NULL AND acq IS NOT NULL AND x && acq THEN
+      x := ST_Difference(x, acq);
+    END IF;
+    IF x IS NOT NULL AND NOT ST_IsEmpty(x) AND r2 && x THEN
+      a := landdb.drop_slivers(ST_Intersection(r2, x), width, min_area);
     END IF;
     b := CASE WHEN a IS NULL THEN ST_Multi(r2) ELSE ST_Multi(ST_CollectionExtract(ST_Difference(r2, a), 3)) END;
     IF ST_IsEmpty(b) THEN
       b := NULL;
     END IF;
   ELSE
-    acq_s := landdb.snap_to(acq, bgeom, snap);
+    acq_s := acq;
     IF coll IS NOT NULL THEN
       x := CASE WHEN acq_s IS NULL THEN coll ELSE ST_Difference(coll, acq_s) END;
       IF ST_IsEmpty(x) THEN x := NULL; END IF;
@@ -322,7 +323,7 @@ BEGIN
     statuses := statuses || '未供'::text; geoms := geoms || ST_Multi(p);
   END LOOP;
 END $$;
-COMMENT ON FUNCTION landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry, double precision, double precision, double precision, text)
+COMMENT ON FUNCTION landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry, double precision, double precision, double precision, boolean)
   IS '单个批次的批而未供图斑（内部） | remainder pieces of one batch (internal)';
 
 -- Class areas {批而未征, 征而未供, 未供} after the records without geometry: expropriations move land
@@ -376,7 +377,12 @@ DECLARE
   v_state_parts geometry[];
   v_coll_m2 double precision;
   v_state_m2 double precision;
-  v_own text;
+  v_coll_free geometry[] := '{}';
+  v_coll_taken geometry[] := '{}';
+  v_acq_parts geometry[];
+  v_acq_free geometry[] := '{}';
+  g geometry;
+  v_covered boolean;
   v_acq geometry;
   v_acq_nogeom double precision;
   v_links bigint;
@@ -399,9 +405,9 @@ BEGIN
   --  l: recorded links (监测监管系统): declared area from this batch, 公顷; a link without an area
   --     takes the supply's declared area when it is the supply's only link.
   SELECT c.cut, w.wd, w.wd_nogeom, w.wd_all, p.coll_parts, p.state_parts, p.coll_m2, p.state_m2,
-         q.acq, q.acq_nogeom, l.links, l.recorded, l.link_nogeom
+         q.acq_parts, q.acq_nogeom, l.links, l.recorded, l.link_nogeom
     INTO v_cut, v_wd, v_wd_nogeom, v_wd_all, v_coll_parts, v_state_parts, v_coll_m2, v_state_m2,
-         v_acq, v_acq_nogeom, v_links, v_recorded, v_link_nogeom
+         v_acq_parts, v_acq_nogeom, v_links, v_recorded, v_link_nogeom
   FROM (SELECT landdb._union(array_agg(landdb.snap_to(s.geom, bgeom, snap) ORDER BY s.id)) AS cut
         FROM landdb.supply s
         WHERE s.geom && bgeom AND ST_Intersects(s.geom, bgeom)
@@ -419,9 +425,10 @@ BEGIN
                coalesce(sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '集体'), 0) AS coll_m2,
                coalesce(sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '国有'), 0) AS state_m2
         FROM landdb.approval_parcel ap WHERE ap.batch_id = bid AND ap.geom IS NOT NULL) p,
-       (SELECT landdb._union(array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL)) AS acq,
+       (SELECT array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL) AS acq_parts,
                sum(u.m2) AS acq_nogeom
-        FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2 FROM landdb.acquisition a
+        FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2
+              FROM landdb.acquisition a
               WHERE a.geom && bgeom AND ST_Intersects(a.geom, bgeom) AND coalesce(a.acquisition_date <= as_of, true)
               UNION ALL
               SELECT 2, a.id, CASE WHEN a.acquired_area IS NULL THEN bgeom END,
@@ -453,18 +460,35 @@ BEGIN
     approved_m2 := ST_Area(bgeom);
     nogeom_supplied_m2 := coalesce(v_link_nogeom, 0);
     nogeom_withdrawn_m2 := coalesce(v_wd_nogeom, 0);
-    -- The batch is the union of its parcels: when, with no expropriation cutting it, collective
-    -- and state parcels add up to its area, they cover it and the classes need little overlay.
-    IF v_acq IS NULL AND abs(v_coll_m2 + v_state_m2 - approved_m2) <= 1e-7 * approved_m2 + 1e-4 THEN
-      v_own := CASE WHEN v_state_m2 = 0 THEN '集体' WHEN v_coll_m2 = 0 THEN '国有' ELSE 'both' END;
-    END IF;
-    IF v_own IS NULL OR v_own = 'both' THEN
+    -- The batch is the union of its parcels: when collective and state parcels add up to its
+    -- area, they cover it and the classes need fewer overlay operations, above all where the
+    -- expropriations are the collective parcels themselves (as they usually are).
+    v_covered := abs(v_coll_m2 + v_state_m2 - approved_m2) <= 1e-7 * approved_m2 + 1e-4;
+    -- expropriations that are one of its collective parcels, vertex for vertex, and the rest
+    -- (snapped onto the batch, like supplies)
+    FOREACH g IN ARRAY coalesce(v_coll_parts, '{}') LOOP
+      IF g = ANY (v_acq_parts) THEN
+        v_coll_taken := v_coll_taken || g;
+      ELSE
+        v_coll_free := v_coll_free || g;
+      END IF;
+    END LOOP;
+    FOREACH g IN ARRAY coalesce(v_acq_parts, '{}') LOOP
+      IF NOT (v_covered AND g = ANY (v_coll_taken)) THEN
+        v_acq_free := v_acq_free || landdb.snap_to(g, bgeom, snap);
+      END IF;
+    END LOOP;
+    IF v_covered THEN
+      v_coll := CASE WHEN v_coll_m2 = 0 THEN NULL
+                     WHEN v_state_m2 = 0 AND cardinality(v_coll_taken) = 0 THEN bgeom
+                     ELSE landdb._union(v_coll_free) END;
+      v_acq := landdb._union(v_acq_free);
+    ELSE
       v_coll := landdb._union(v_coll_parts);
-    END IF;
-    IF v_own IS NULL THEN
       v_state := landdb._union(v_state_parts);
+      v_acq := landdb._union(v_acq_free);
     END IF;
-    pc := landdb._batch_pieces(bgeom, v_cut, v_wd, v_coll, v_state, v_acq, snap, width, min_area, v_own);
+    pc := landdb._batch_pieces(bgeom, v_cut, v_wd, v_coll, v_state, v_acq, snap, width, min_area, v_covered);
     statuses := pc.statuses;
     geoms := pc.geoms;
     supplied_m2 := approved_m2 - pc.r1_m2 + nogeom_supplied_m2;
