@@ -38,6 +38,8 @@ def load_sample(target, folder: Path = SAMPLE, progress: bool = False) -> list[t
     out = []
     for rel, kind in SAMPLE_PLAN:
         path = folder / rel
+        if not path.exists() and path.suffix == ".xlsx":
+            path = path.with_suffix(".csv")  # large counties write their ledgers as CSV
         if not path.exists():
             continue
         res = run_import(target, kind, [path], progress=progress)

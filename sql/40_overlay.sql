@@ -535,7 +535,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
          o.statuses, o.geoms
   FROM landdb.approval_batch b
   CROSS JOIN LATERAL landdb._batch_overlay(b.id, b.geom, b.approved_area, as_of, snap, width, min_area) o
-  WHERE scope IS NULL OR b.id = ANY (scope)
+  -- (a scope is joined, not tested with = ANY on every batch of the county)
+  WHERE scope IS NULL OR b.id IN (SELECT unnest(scope))
 $$;
 COMMENT ON FUNCTION landdb._overlay(date, bigint[], double precision, double precision, double precision)
   IS '批次叠加分析（内部：范围、容差为参数） | per-batch overlay with scope and tolerances (internal)';

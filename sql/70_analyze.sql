@@ -300,5 +300,9 @@ BEGIN
     EXECUTE format('ALTER FUNCTION %s SET jit = off', f);
   END LOOP;
 END $$;
--- The overlay of a county is one query over its batches: let PostgreSQL share it among workers.
-ALTER FUNCTION landdb.analyze(date, boolean) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = '256kB';
+-- The overlay of a county is one query over its batches: let PostgreSQL share it among as many
+-- workers as max_parallel_workers_per_gather allows (the batch table is small on disk, but each
+-- of its rows is costly).
+ALTER FUNCTION landdb.analyze(date, boolean) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = 0;
+ALTER FUNCTION landdb.batch_supply(date) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = 0;
+ALTER FUNCTION landdb.unsupplied(date) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = 0;
