@@ -155,6 +155,14 @@ BEGIN
         run_mode := 'incremental';
         ab := aff.batches;
         sa := aff.supplies;
+        -- the scope as a keyed table: flags to copy are tested against it by index, not by
+        -- comparing every flag's ids with every id of the scope
+        IF to_regclass('pg_temp._landdb_scope') IS NOT NULL THEN
+          DROP TABLE pg_temp._landdb_scope;
+        END IF;
+        CREATE TEMP TABLE _landdb_scope (kind char(1), id bigint, PRIMARY KEY (kind, id)) ON COMMIT DROP;
+        INSERT INTO _landdb_scope SELECT 'b', x FROM unnest(ab) x UNION SELECT 's', x FROM unnest(sa) x;
+        ANALYZE _landdb_scope;
       END IF;
     END IF;
   END IF;
@@ -214,7 +222,8 @@ BEGIN
     SELECT run, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
            f.batch_ids, f.supply_ids
     FROM landdb.flag f
-    WHERE f.run_id = prev.id AND f.rule = ANY (date_rules) AND NOT f.supply_ids && sa;
+    WHERE f.run_id = prev.id AND f.rule = ANY (date_rules)
+      AND NOT EXISTS (SELECT 1 FROM unnest(f.supply_ids) i JOIN _landdb_scope x ON x.kind = 's' AND x.id = i);
   END IF;
   INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
                            batch_ids, supply_ids)
@@ -232,11 +241,12 @@ BEGIN
              f.batch_ids, f.supply_ids
       FROM landdb.flag f
       WHERE f.run_id = prev.id AND f.rule = r.rule
-        AND NOT CASE r.subject_kind WHEN 'batch' THEN f.batch_ids && ab
-                                    WHEN 'batch_pair' THEN f.batch_ids && ab
-                                    WHEN 'supply' THEN f.supply_ids && sa
-                                    WHEN 'supply_pair' THEN f.supply_ids && sa
-                                    ELSE f.batch_ids && ab OR f.supply_ids && sa END;
+        AND NOT EXISTS (
+          SELECT 1 FROM unnest(f.batch_ids) i JOIN _landdb_scope x ON x.kind = 'b' AND x.id = i
+          WHERE r.subject_kind IN ('batch', 'batch_pair', 'mixed')
+          UNION ALL
+          SELECT 1 FROM unnest(f.supply_ids) i JOIN _landdb_scope x ON x.kind = 's' AND x.id = i
+          WHERE r.subject_kind IN ('supply', 'supply_pair', 'mixed'));
       EXECUTE format('INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, '
                      'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1, $3, $4)',
                      'rule_' || r.rule)
