@@ -165,6 +165,21 @@ def test_get_or_run_runs_once(land: Land) -> None:
     assert land.sql("SELECT count(*) AS n FROM landdb.analysis_run")[0]["n"] == 1
 
 
+def test_deleting_a_run_deletes_its_results(land: Land) -> None:
+    b = land.batch("GONE", rect(0, 0, 100, 100), date(2019, 1, 1))
+    land.supply("GONES", rect(0, 0, 40, 100), date(2020, 1, 1))
+    old = land.analyze(AS_OF)
+    land.sql("UPDATE landdb.approval_batch SET batch_name = '改名' WHERE id = %s", (b,))
+    kept = land.analyze(AS_OF, full=True)
+    counts = ("SELECT (SELECT count(*) FROM landdb.analysis_batch WHERE run_id = %(r)s) AS b, "
+              "(SELECT count(*) FROM landdb.analysis_piece WHERE run_id = %(r)s) AS p, "
+              "(SELECT count(*) FROM landdb.flag WHERE run_id = %(r)s) AS f")
+    assert all(v > 0 for v in land.sql(counts, {"r": old})[0].values())
+    land.sql("DELETE FROM landdb.analysis_run WHERE id = %s", (old,))
+    assert land.sql(counts, {"r": old})[0] == {"b": 0, "p": 0, "f": 0}
+    assert all(v > 0 for v in land.sql(counts, {"r": kept})[0].values()), "other runs keep theirs"
+
+
 def test_flag_handling_survives_reanalysis(land: Land) -> None:
     land.batch("KEEP", rect(0, 0, 100, 100), date(2019, 1, 1))
     land.analyze(AS_OF)
