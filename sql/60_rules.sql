@@ -66,25 +66,77 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN cardinality(gs) = 1 THEN ST_Multi(gs[1]) WHEN cardinality(gs) > 1 THEN ST_Multi(ST_Union(gs)) END
 $$;
 
--- The remainder of each batch of a run as one geometry: its pieces (of one status, or all).
--- Rules join it to the batches they flag (a hash join: never a CTE joined to a CTE).
+-- Can a and b overlap by a piece that survives the sliver filter (landdb.drop_slivers: width,
+-- min_area) and by min_m2 in all? Such a piece lies in both bounding boxes; it is either at least
+-- about the sliver width across (its inward buffer by half the width is not empty: it holds a disc
+-- that wide, up to the buffer's approximation) or, being larger than the area bound of
+-- landdb.is_sliver, four widths across: so the common box is at least half the width across both
+-- ways, and at least min_m2 large (with room for rounding). An exact filter before the overlay
+-- that reads bounding boxes only: neighbours sharing an edge fail it.
+CREATE OR REPLACE FUNCTION landdb._may_overlap(a geometry, b geometry, width double precision, min_m2 double precision)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT least(ST_XMax(a), ST_XMax(b)) - greatest(ST_XMin(a), ST_XMin(b)) >= width / 2
+     AND least(ST_YMax(a), ST_YMax(b)) - greatest(ST_YMin(a), ST_YMin(b)) >= width / 2
+     AND (least(ST_XMax(a), ST_XMax(b)) - greatest(ST_XMin(a), ST_XMin(b)))
+         * (least(ST_YMax(a), ST_YMax(b)) - greatest(ST_YMin(a), ST_YMin(b))) >= 0.999 * min_m2
+$$;
+
+-- The figures of the batches of a run (landdb.run_batches), of a scope only (NULL: all): a scoped
+-- call reads the stored figures of its batches through the index, in proportion to its scope.
+-- (Not inlined, like the other readers of stored results: see 70_analyze.sql.)
+DROP FUNCTION IF EXISTS landdb._run_batches(date, bigint, bigint[]);
+CREATE FUNCTION landdb._run_batches(as_of date, run_id bigint, scope bigint[])
+RETURNS TABLE (
+    batch_id bigint, pzwh text, pzwh_key text, approval_date date, township text, zone_code text,
+    approved_m2 double precision, supplied_m2 double precision, withdrawn_m2 double precision,
+    unsupplied_m2 double precision, unacquired_m2 double precision, acquired_unsupplied_m2 double precision,
+    supply_rate double precision, recorded_supplied_m2 double precision, recorded_supply_rate double precision,
+    nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision)
+LANGUAGE sql STABLE ROWS 10000 SET jit = off AS $$
+  SELECT r.* FROM landdb.run_batches($1, $2) r WHERE $3 IS NULL
+  UNION ALL
+  SELECT a.batch_id, a.pzwh, a.pzwh_key, a.approval_date, a.township, a.zone_code, a.approved_m2, a.supplied_m2,
+         a.withdrawn_m2, a.unsupplied_m2, a.unacquired_m2, a.acquired_unsupplied_m2, a.supply_rate,
+         a.recorded_supplied_m2, a.recorded_supply_rate, a.nogeom_supplied_m2, a.nogeom_withdrawn_m2
+  FROM landdb.analysis_batch a WHERE a.run_id = $2 AND a.batch_id = ANY ($3)
+  UNION ALL
+  SELECT r.* FROM landdb.run_batches($1, NULL) r WHERE $2 IS NULL AND r.batch_id = ANY ($3)
+$$;
+COMMENT ON FUNCTION landdb._run_batches(date, bigint, bigint[]) IS '运行的批次供地数字（限于给定批次；内部） | batch figures of a run, of a scope (internal)';
+
+-- The remainder of each batch of a run as one geometry: its pieces (of one status, or all), of the
+-- batches of a scope (NULL: all; a scoped call reads the stored pieces of its batches through the
+-- index). Rules join it to the batches they flag (a hash join: never a CTE joined to a CTE).
 DROP FUNCTION IF EXISTS landdb._batch_piece_geom(date, bigint, text);
-CREATE FUNCTION landdb._batch_piece_geom(as_of date, run_id bigint, status text DEFAULT NULL)
+DROP FUNCTION IF EXISTS landdb._batch_piece_geom(date, bigint, text, bigint[]);
+CREATE FUNCTION landdb._batch_piece_geom(as_of date, run_id bigint, status text DEFAULT NULL,
+                                         scope bigint[] DEFAULT NULL)
 RETURNS TABLE (batch_id bigint, geom geometry)
 LANGUAGE sql STABLE ROWS 10000 AS $$
   SELECT p.batch_id,
          CASE WHEN $3 IS NULL THEN landdb._pieces_union(array_agg(p.geom ORDER BY p.piece_no))
               -- pieces of one status never share an edge: collecting them is enough
               ELSE ST_Multi(ST_CollectionExtract(ST_Collect(p.geom ORDER BY p.piece_no), 3)) END
-  FROM landdb.run_pieces($1, $2) p
+  FROM (SELECT r.batch_id, r.piece_no, r.status, r.geom FROM landdb.run_pieces($1, $2) r WHERE $4 IS NULL
+        UNION ALL
+        SELECT a.batch_id, a.piece_no, a.status, a.geom::geometry FROM landdb.analysis_piece a
+        WHERE a.run_id = $2 AND a.batch_id = ANY ($4)
+        UNION ALL
+        SELECT r.batch_id, r.piece_no, r.status, r.geom FROM landdb.run_pieces($1, NULL) r
+        WHERE $2 IS NULL AND r.batch_id = ANY ($4)) p
   WHERE $3 IS NULL OR p.status = $3
   GROUP BY p.batch_id
 $$;
-COMMENT ON FUNCTION landdb._batch_piece_geom(date, bigint, text) IS '各批次的批而未供图形（内部） | remainder geometry of each batch of a run (internal)';
+COMMENT ON FUNCTION landdb._batch_piece_geom(date, bigint, text, bigint[]) IS '各批次的批而未供图形（内部） | remainder geometry of each batch of a run (internal)';
 
 -- The state of every supply as of a date: in force, the agreed dates in force (the latest
 -- supplementary agreement signed by as_of that re-fixes a date overrides the contract), the
 -- latest development record observed by as_of, and the recorded idle case.
+-- Each table is read in one of two ways, chosen by a one-time filter: whole (no scope), or by the
+-- ids of the scope through its index. So a scoped call costs in proportion to its scope even when
+-- planned without the parameter values (inside a function), where "scope IS NULL OR id = ANY
+-- (scope)" would scan every row and search the array for each.
 DROP FUNCTION IF EXISTS landdb.supply_state(date, bigint[]);
 CREATE FUNCTION landdb.supply_state(as_of date, scope bigint[] DEFAULT NULL)
 RETURNS TABLE (
@@ -115,27 +167,34 @@ LANGUAGE sql STABLE AS $$
          dv.total_investment, dv.suspended_since,
          coalesce(dv.actual_start <= $1, false), coalesce(dv.actual_completion <= $1, false),
          ic.idle_cause, coalesce(dt.case_no, ic.case_no), dt.determined_date, dt.case_no IS NOT NULL
-  FROM landdb.supply s
+  FROM (SELECT * FROM landdb.supply WHERE $2 IS NULL
+        UNION ALL SELECT * FROM landdb.supply WHERE id = ANY ($2)) s
   LEFT JOIN (SELECT DISTINCT ON (a.supply_id) a.supply_id, a.agreed_start, a.agreement_no
-             FROM landdb.supplementary_agreement a
+             FROM (SELECT * FROM landdb.supplementary_agreement WHERE $2 IS NULL
+                   UNION ALL SELECT * FROM landdb.supplementary_agreement WHERE supply_id = ANY ($2)) a
              WHERE a.agreement_date <= $1 AND a.agreed_start IS NOT NULL
              ORDER BY a.supply_id, a.agreement_date DESC, a.id DESC) sa ON sa.supply_id = s.id
   LEFT JOIN (SELECT DISTINCT ON (a.supply_id) a.supply_id, a.agreed_completion, a.agreement_no
-             FROM landdb.supplementary_agreement a
+             FROM (SELECT * FROM landdb.supplementary_agreement WHERE $2 IS NULL
+                   UNION ALL SELECT * FROM landdb.supplementary_agreement WHERE supply_id = ANY ($2)) a
              WHERE a.agreement_date <= $1 AND a.agreed_completion IS NOT NULL
              ORDER BY a.supply_id, a.agreement_date DESC, a.id DESC) sc ON sc.supply_id = s.id
   LEFT JOIN (SELECT DISTINCT ON (d.supply_id) d.*
-             FROM landdb.development d WHERE d.observed_date <= $1
+             FROM (SELECT * FROM landdb.development WHERE $2 IS NULL
+                   UNION ALL SELECT * FROM landdb.development WHERE supply_id = ANY ($2)) d
+             WHERE d.observed_date <= $1
              ORDER BY d.supply_id, d.observed_date DESC, d.id DESC) dv ON dv.supply_id = s.id
   LEFT JOIN (SELECT DISTINCT ON (c.supply_id) c.supply_id, c.idle_cause, c.case_no
-             FROM landdb.idle_case c
+             FROM (SELECT * FROM landdb.idle_case WHERE $2 IS NULL
+                   UNION ALL SELECT * FROM landdb.idle_case WHERE supply_id = ANY ($2)) c
              WHERE coalesce(c.determined_date, c.notice_date, $1) <= $1
              ORDER BY c.supply_id, coalesce(c.determined_date, c.notice_date) DESC NULLS LAST, c.id DESC) ic
          ON ic.supply_id = s.id
   LEFT JOIN (SELECT DISTINCT ON (c.supply_id) c.supply_id, c.case_no, c.determined_date
-             FROM landdb.idle_case c WHERE c.determined_date <= $1
+             FROM (SELECT * FROM landdb.idle_case WHERE $2 IS NULL
+                   UNION ALL SELECT * FROM landdb.idle_case WHERE supply_id = ANY ($2)) c
+             WHERE c.determined_date <= $1
              ORDER BY c.supply_id, c.determined_date DESC, c.id DESC) dt ON dt.supply_id = s.id
-  WHERE $2 IS NULL OR s.id = ANY ($2)
 $$;
 COMMENT ON FUNCTION landdb.supply_state(date, bigint[]) IS '供地在基准日的状态（有效约定开竣工日期、最新巡查记录、闲置认定） | state of each supply as of a date';
 
@@ -146,7 +205,9 @@ CREATE FUNCTION landdb.rule_unsupplied_over_3y(as_of date, run_id bigint DEFAULT
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
 LANGUAGE sql STABLE AS $$
-  WITH cfg AS (SELECT $1 AS d, landdb.setting_num('unsupplied_years') AS n, landdb.setting_num('sliver_area_m2') AS min_m2)
+  -- (MATERIALIZED: read once; inlined, the settings would be read again for every batch)
+  WITH cfg AS MATERIALIZED (SELECT $1 AS d, landdb.setting_num('unsupplied_years') AS n,
+                                   landdb.setting_num('sliver_area_m2') AS min_m2)
   SELECT 'unsupplied_over_3y', b.pzwh_key, '中', b.unsupplied_m2,
          format('批准已满%s年，仍有批而未供土地%s亩（供地率%s%%）', b.fy, landdb._n(landdb.m2_to_mu(b.unsupplied_m2)),
                 landdb._n(b.supply_rate * 100, 1)),
@@ -157,10 +218,9 @@ LANGUAGE sql STABLE AS $$
                             'supply_rate', b.supply_rate),
          b.township, pg.geom, ARRAY[b.batch_id], '{}'::bigint[]
   FROM (SELECT r.*, landdb.full_years(r.approval_date, cfg.d) AS fy
-        FROM cfg, landdb.run_batches($1, $2) r
-        WHERE ($3 IS NULL OR r.batch_id = ANY ($3))
-          AND r.unsupplied_m2 > cfg.min_m2 AND cfg.d > landdb.period_end(r.approval_date, cfg.n)) b
-  LEFT JOIN landdb._batch_piece_geom($1, $2) pg ON pg.batch_id = b.batch_id
+        FROM cfg, landdb._run_batches($1, $2, $3) r
+        WHERE r.unsupplied_m2 > cfg.min_m2 AND cfg.d > landdb.period_end(r.approval_date, cfg.n)) b
+  LEFT JOIN landdb._batch_piece_geom($1, $2, NULL, $3) pg ON pg.batch_id = b.batch_id
 $$;
 COMMENT ON FUNCTION landdb.rule_unsupplied_over_3y(date, bigint, bigint[], bigint[]) IS '规则：三年以上批而未供 | rule unsupplied_over_3y';
 
@@ -170,7 +230,8 @@ CREATE FUNCTION landdb.rule_unacquired(as_of date, run_id bigint DEFAULT NULL,
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
 LANGUAGE sql STABLE AS $$
-  WITH cfg AS (SELECT $1 AS d, landdb.setting_num('unacquired_years') AS n, landdb.setting_num('sliver_area_m2') AS min_m2)
+  WITH cfg AS MATERIALIZED (SELECT $1 AS d, landdb.setting_num('unacquired_years') AS n,
+                                   landdb.setting_num('sliver_area_m2') AS min_m2)
   SELECT 'unacquired', b.pzwh_key, '高', b.unacquired_m2,
          format('批准已满%s年，集体土地%s亩仍未完成征收，农用地转用和土地征收批准文件可能已自动失效（国发〔2004〕28号）',
                 b.fy, landdb._n(landdb.m2_to_mu(b.unacquired_m2))),
@@ -179,10 +240,9 @@ LANGUAGE sql STABLE AS $$
                             'unsupplied_m2', b.unsupplied_m2),
          b.township, pg.geom, ARRAY[b.batch_id], '{}'::bigint[]
   FROM (SELECT r.*, landdb.full_years(r.approval_date, cfg.d) AS fy
-        FROM cfg, landdb.run_batches($1, $2) r
-        WHERE ($3 IS NULL OR r.batch_id = ANY ($3))
-          AND r.unacquired_m2 > cfg.min_m2 AND cfg.d > landdb.period_end(r.approval_date, cfg.n)) b
-  LEFT JOIN landdb._batch_piece_geom($1, $2, '批而未征') pg ON pg.batch_id = b.batch_id
+        FROM cfg, landdb._run_batches($1, $2, $3) r
+        WHERE r.unacquired_m2 > cfg.min_m2 AND cfg.d > landdb.period_end(r.approval_date, cfg.n)) b
+  LEFT JOIN landdb._batch_piece_geom($1, $2, '批而未征', $3) pg ON pg.batch_id = b.batch_id
 $$;
 COMMENT ON FUNCTION landdb.rule_unacquired(date, bigint, bigint[], bigint[]) IS '规则：批而未征（批准满两年未征收） | rule unacquired';
 
@@ -203,9 +263,9 @@ LANGUAGE sql STABLE AS $$
            CASE WHEN a.acq IS NULL OR pg.geom IS NULL THEN NULL
                 WHEN ST_CoveredBy(pg.geom, a.acq) THEN pg.geom
                 ELSE landdb.drop_slivers(ST_Intersection(pg.geom, a.acq), cfg.w, cfg.min_m2) END AS og
-    FROM cfg, landdb.run_batches($1, $2) b
+    FROM cfg, landdb._run_batches($1, $2, $3) b
     JOIN landdb.approval_batch ab ON ab.id = b.batch_id
-    LEFT JOIN landdb._batch_piece_geom($1, $2, '征而未供') pg ON pg.batch_id = b.batch_id
+    LEFT JOIN landdb._batch_piece_geom($1, $2, '征而未供', $3) pg ON pg.batch_id = b.batch_id
     CROSS JOIN LATERAL (
       SELECT landdb._union(array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL)) AS acq,
              sum(u.m2) AS nogeom_m2,
@@ -224,7 +284,7 @@ LANGUAGE sql STABLE AS $$
             -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
             WHERE q.batch_id = ab.id AND q.geom::bytea IS NULL AND q.acquisition_date IS NOT NULL
               AND cfg.d > landdb.period_end(q.acquisition_date, cfg.n)) u) a
-    WHERE ($3 IS NULL OR b.batch_id = ANY ($3)) AND b.acquired_unsupplied_m2 > cfg.min_m2
+    WHERE b.acquired_unsupplied_m2 > cfg.min_m2
   ), y AS (
     SELECT x.*, least(coalesce(ST_Area(x.og), 0) + coalesce(x.nogeom_m2, 0), x.acquired_unsupplied_m2) AS m2 FROM x
   )
@@ -268,7 +328,7 @@ CREATE FUNCTION landdb.rule_withdrawal_candidate(as_of date, run_id bigint DEFAU
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
 LANGUAGE sql STABLE AS $$
-  WITH cfg AS (
+  WITH cfg AS MATERIALIZED (
     SELECT $1 AS d, landdb.setting_num('withdrawal_years') AS n,
            landdb.setting_num('withdrawal_no_supply_years') AS quiet,
            ($1 - make_interval(years => landdb.setting_num('withdrawal_no_supply_years')::int))::date AS since,
@@ -285,19 +345,25 @@ LANGUAGE sql STABLE AS $$
                             'supply_rate', b.supply_rate, 'last_supply_date', greatest(l1.d, l2.d)),
          b.township, pg.geom, ARRAY[b.batch_id], '{}'::bigint[]
   FROM cfg,
-       (SELECT r.*, landdb.full_years(r.approval_date, $1) AS fy FROM landdb.run_batches($1, $2) r) b
+       (SELECT r.*, landdb.full_years(r.approval_date, $1) AS fy FROM landdb._run_batches($1, $2, $3) r) b
   JOIN landdb.approval_batch ab ON ab.id = b.batch_id
-  LEFT JOIN landdb._batch_piece_geom($1, $2) pg ON pg.batch_id = b.batch_id
+  LEFT JOIN landdb._batch_piece_geom($1, $2, NULL, $3) pg ON pg.batch_id = b.batch_id
   -- the latest supply from the batch: linked to it, or lying in it beyond the tolerance
   CROSS JOIN LATERAL (
     SELECT max(s.contract_date) AS d FROM landdb.supply_batch sb JOIN landdb.supply s ON s.id = sb.supply_id
     WHERE sb.batch_id = b.batch_id AND s.contract_date <= cfg.d) l1
+  -- (the latest first, overlaid one by one until one lies in the batch: OFFSET 0 keeps the
+  -- tests out of the scan, which reads the supplies in the batch's box only; not needed at all
+  -- when the linked supplies are already too recent)
   CROSS JOIN LATERAL (
-    SELECT max(s.contract_date) AS d FROM landdb.supply s
-    WHERE s.geom && ab.geom AND s.contract_date <= cfg.d AND s.contract_date > coalesce(l1.d, '-infinity')
-      AND ST_Intersects(s.geom, ab.geom) AND ST_Area(ST_Intersection(s.geom, ab.geom)) >= cfg.tol) l2
-  WHERE ($3 IS NULL OR b.batch_id = ANY ($3))
-    AND b.unsupplied_m2 > cfg.min_m2 AND cfg.d > landdb.period_end(b.approval_date, cfg.n)
+    SELECT max(c.d) AS d FROM (
+      SELECT c.d FROM (SELECT s.contract_date AS d, s.geom FROM landdb.supply s
+                       WHERE s.geom && ab.geom AND coalesce(l1.d <= cfg.since, true)
+                       ORDER BY s.contract_date DESC OFFSET 0) c
+      WHERE c.d <= cfg.d AND c.d > coalesce(l1.d, '-infinity')
+        AND ST_Intersects(c.geom, ab.geom) AND ST_Area(ST_Intersection(c.geom, ab.geom)) >= cfg.tol
+      LIMIT 1) c) l2
+  WHERE b.unsupplied_m2 > cfg.min_m2 AND cfg.d > landdb.period_end(b.approval_date, cfg.n)
     AND coalesce(greatest(l1.d, l2.d) <= cfg.since, true)
     -- no construction on the remainder (satellite patches, change-survey construction classes)
     AND NOT EXISTS (
@@ -319,11 +385,11 @@ CREATE FUNCTION landdb.rule_supply_rate_mismatch(as_of date, run_id bigint DEFAU
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
 LANGUAGE sql STABLE AS $$
-  WITH cfg AS (SELECT landdb.setting_num('supply_rate_mismatch_share') AS share,
-                      landdb.setting_num('area_mismatch_min_m2') AS min_m2),
+  WITH cfg AS MATERIALIZED (SELECT landdb.setting_num('supply_rate_mismatch_share') AS share,
+                                   landdb.setting_num('area_mismatch_min_m2') AS min_m2),
   b AS (
-    SELECT r.* FROM cfg, landdb.run_batches($1, $2) r
-    WHERE ($3 IS NULL OR r.batch_id = ANY ($3)) AND r.recorded_supplied_m2 IS NOT NULL
+    SELECT r.* FROM cfg, landdb._run_batches($1, $2, $3) r
+    WHERE r.recorded_supplied_m2 IS NOT NULL
       AND abs(r.supplied_m2 - r.recorded_supplied_m2)
             > greatest(cfg.share * greatest(r.supplied_m2, r.recorded_supplied_m2), cfg.min_m2)
   ),
@@ -739,35 +805,76 @@ RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision,
 LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['idle_stalled']) $$;
 COMMENT ON FUNCTION landdb.rule_idle_stalled(date, bigint, bigint[], bigint[]) IS '规则：疑似闲置（中止开发满一年） | rule idle_stalled';
 
+-- Most supplies lie in a batch up to digitising noise, and only an overlay (the difference, then
+-- the sliver filter) shows that what sticks out is a sliver: too slow for every supply. A cheap
+-- exact test spares most of them: a supply that meets a batch and lies within r = 0.4 × the sliver
+-- width of it raises no flag. Every point of a piece of it outside the batch is within r of the
+-- batch, hence of the piece's edge, so the piece's inward buffer by half the width is empty: a
+-- sliver (the remaining 0.1 × width covers the error of the buffer approximations). A supply that
+-- meets no batch is flagged whole, whatever its width: hence "meets". The test is a prepared
+-- ST_Covers of each batch grown by r (bevelled: never beyond the true buffer) over the supplies in
+-- it. GEOS predicates may raise TopologyException on nearly coincident edges: then every supply
+-- takes the overlay. A scoped call takes the overlay for the supplies of its scope.
 DROP FUNCTION IF EXISTS landdb.rule_supply_outside_approval(date, bigint, bigint[], bigint[]);
 CREATE FUNCTION landdb.rule_supply_outside_approval(as_of date, run_id bigint DEFAULT NULL,
     batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE sql STABLE AS $$
-  WITH cfg AS (SELECT $1 AS d, landdb.setting_num('overlap_tolerance_m2') AS tol,
-                      landdb.setting_num('snap_tolerance_m') AS snap, landdb.setting_num('sliver_width_m') AS w,
-                      landdb.setting_num('sliver_area_m2') AS a, landdb.setting_list('new_land_sources') AS src),
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+  d date := as_of;
+  tol double precision := landdb.setting_num('overlap_tolerance_m2');
+  w double precision := landdb.setting_num('sliver_width_m');
+  min_m2 double precision := landdb.setting_num('sliver_area_m2');
+  src text[] := landdb.setting_list('new_land_sources');
+  need bigint[] := supply_scope;  -- the supplies to overlay (NULL: all)
+BEGIN
+  IF need IS NULL AND w > 0 THEN
+    BEGIN
+      SELECT coalesce(array_agg(s.id), '{}') INTO need
+      FROM landdb.supply s
+      WHERE s.geom IS NOT NULL AND landdb.in_force(s.contract_date, s.reclaimed_date, d)
+        AND landdb.method_in(s.land_source, src)
+        AND s.id NOT IN (
+          SELECT t.id
+          -- (each batch grown once, a function in FROM; the supplies in it follow one another, so
+          -- that PostGIS prepares the grown batch once)
+          FROM landdb.approval_batch b
+          CROSS JOIN LATERAL ST_Buffer(b.geom, 0.4 * w, 'join=bevel') AS g(grown)
+          JOIN landdb.supply t ON t.geom && g.grown AND ST_Covers(g.grown, t.geom)
+               -- it meets the batch: surely when larger than the margin grown around the batch
+               AND (t.area_m2 > 1.000001 * (ST_Area(g.grown) - ST_Area(b.geom)) + 1e-6
+                    OR ST_Intersects(b.geom, t.geom))
+          WHERE b.geom IS NOT NULL AND coalesce(b.approval_date <= d, true)
+            AND landdb.in_force(t.contract_date, t.reclaimed_date, d) AND landdb.method_in(t.land_source, src));
+    EXCEPTION WHEN OTHERS THEN
+      need := NULL;
+    END;
+  END IF;
+
+  RETURN QUERY
+  WITH
   -- supplies of new land in force that no single batch holds whole (a cheap test first)
   cand AS MATERIALIZED (
-    SELECT s.* FROM cfg, landdb.supply s
-    WHERE s.geom IS NOT NULL AND ($4 IS NULL OR s.id = ANY ($4))
-      AND landdb.in_force(s.contract_date, s.reclaimed_date, cfg.d) AND landdb.method_in(s.land_source, cfg.src)
+    SELECT s.* FROM landdb.supply s
+    WHERE s.geom IS NOT NULL AND (need IS NULL OR s.id = ANY (need))
+      AND landdb.in_force(s.contract_date, s.reclaimed_date, d) AND landdb.method_in(s.land_source, src)
       AND NOT EXISTS (SELECT 1 FROM landdb.approval_batch b
-                      WHERE b.geom && s.geom AND ST_CoveredBy(s.geom, b.geom) AND coalesce(b.approval_date <= cfg.d, true))
+                      WHERE b.geom && s.geom AND ST_CoveredBy(s.geom, b.geom) AND coalesce(b.approval_date <= d, true))
   ),
   s AS MATERIALIZED (
     SELECT s.*, c.ids,
            -- (the sliver filter carries the tolerance here: a supply offset by less than the sliver
            -- width from its batch leaves nothing but slivers outside)
            CASE WHEN c.ids IS NULL THEN s.geom
-                ELSE landdb.drop_slivers(ST_Difference(s.geom, c.g), cfg.w, cfg.a) END AS outside
-    FROM cfg, cand s
+                ELSE landdb.drop_slivers(ST_Difference(s.geom, c.g), w, min_m2) END AS outside
+    FROM cand s
     -- the batches it touches
     CROSS JOIN LATERAL (
       SELECT array_agg(b.id ORDER BY b.id) AS ids, landdb._union(array_agg(b.geom ORDER BY b.id)) AS g
       FROM landdb.approval_batch b
-      WHERE b.geom && s.geom AND ST_Intersects(b.geom, s.geom) AND coalesce(b.approval_date <= cfg.d, true)) c
+      WHERE b.geom && s.geom AND ST_Intersects(b.geom, s.geom) AND coalesce(b.approval_date <= d, true)) c
   )
   SELECT 'supply_outside_approval', s.supply_key, '低', ST_Area(s.outside),
          CASE WHEN s.ids IS NULL THEN format('新增建设用地供地（%s）完全不在任何批次范围内，%s平方米', s.land_source,
@@ -781,9 +888,9 @@ LANGUAGE sql STABLE AS $$
                                      FROM landdb.approval_batch b WHERE b.id = ANY (s.ids))),
          coalesce(nullif(s.township, ''), landdb.township_at(s.geom)), landdb._flag_geom(s.outside),
          coalesce(s.ids, '{}'::bigint[]), ARRAY[s.id]
-  FROM cfg, s
-  WHERE s.outside IS NOT NULL AND ST_Area(s.outside) >= cfg.tol
-$$;
+  FROM s
+  WHERE s.outside IS NOT NULL AND ST_Area(s.outside) >= tol;
+END $$;
 COMMENT ON FUNCTION landdb.rule_supply_outside_approval(date, bigint, bigint[], bigint[]) IS '规则：新增建设用地供地超出批准范围 | rule supply_outside_approval';
 
 DROP FUNCTION IF EXISTS landdb.rule_supply_overlap(date, bigint, bigint[], bigint[]);
@@ -791,24 +898,32 @@ CREATE FUNCTION landdb.rule_supply_overlap(as_of date, run_id bigint DEFAULT NUL
     batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE sql STABLE AS $$
-  WITH cfg AS (SELECT landdb.setting_num('overlap_tolerance_m2') AS tol, landdb.setting_num('sliver_width_m') AS w,
-                      landdb.setting_num('sliver_area_m2') AS min_m2),
-  -- pairs straight from the table (a CTE would lose the spatial index)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+  d date := as_of;
+  tol double precision := landdb.setting_num('overlap_tolerance_m2');
+  w double precision := landdb.setting_num('sliver_width_m');
+  min_m2 double precision := landdb.setting_num('sliver_area_m2');
+BEGIN
+  RETURN QUERY
+  WITH
+  -- pairs straight from the table (a CTE would lose the spatial index); neighbours that only
+  -- share an edge are left out by their bounding boxes (landdb._may_overlap)
   pairs AS (
     SELECT a.id AS i, b.id AS j
-    FROM landdb.supply a JOIN landdb.supply b ON a.id < b.id AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
-    WHERE $4 IS NULL AND landdb.in_force(a.contract_date, a.reclaimed_date, $1)
-      AND landdb.in_force(b.contract_date, b.reclaimed_date, $1)
+    FROM landdb.supply a JOIN landdb.supply b ON a.id < b.id AND a.geom && b.geom
+    WHERE supply_scope IS NULL AND landdb.in_force(a.contract_date, a.reclaimed_date, d)
+      AND landdb.in_force(b.contract_date, b.reclaimed_date, d) AND landdb._may_overlap(a.geom, b.geom, w, tol)
     UNION
     SELECT least(a.id, b.id), greatest(a.id, b.id)
-    FROM landdb.supply a JOIN landdb.supply b ON a.id <> b.id AND a.geom && b.geom AND ST_Intersects(a.geom, b.geom)
-    WHERE $4 IS NOT NULL AND a.id = ANY ($4) AND landdb.in_force(a.contract_date, a.reclaimed_date, $1)
-      AND landdb.in_force(b.contract_date, b.reclaimed_date, $1)
+    FROM landdb.supply a JOIN landdb.supply b ON a.id <> b.id AND a.geom && b.geom
+    WHERE a.id = ANY (supply_scope) AND landdb.in_force(a.contract_date, a.reclaimed_date, d)
+      AND landdb.in_force(b.contract_date, b.reclaimed_date, d) AND landdb._may_overlap(a.geom, b.geom, w, tol)
   ),
   o AS MATERIALIZED (
-    SELECT p.i, p.j, landdb.drop_slivers(ST_Intersection(a.geom, b.geom), cfg.w, cfg.min_m2) AS g
-    FROM cfg, pairs p JOIN landdb.supply a ON a.id = p.i JOIN landdb.supply b ON b.id = p.j
+    SELECT p.i, p.j, landdb.drop_slivers(ST_Intersection(a.geom, b.geom), w, min_m2) AS g
+    FROM pairs p JOIN landdb.supply a ON a.id = p.i JOIN landdb.supply b ON b.id = p.j
   )
   SELECT 'supply_overlap', least(a.supply_key, b.supply_key) || ' | ' || greatest(a.supply_key, b.supply_key), '低',
          ST_Area(o.g),
@@ -820,9 +935,9 @@ LANGUAGE sql STABLE AS $$
              jsonb_build_object('supply_key', b.supply_key, 'land_user', b.land_user, 'contract_date', b.contract_date,
                                 'supply_method', b.supply_method)), 'overlap_m2', ST_Area(o.g)),
          coalesce(nullif(a.township, ''), landdb.township_at(o.g)), landdb._flag_geom(o.g), '{}'::bigint[], ARRAY[a.id, b.id]
-  FROM cfg, o JOIN landdb.supply a ON a.id = o.i JOIN landdb.supply b ON b.id = o.j
-  WHERE o.g IS NOT NULL AND ST_Area(o.g) >= cfg.tol
-$$;
+  FROM o JOIN landdb.supply a ON a.id = o.i JOIN landdb.supply b ON b.id = o.j
+  WHERE o.g IS NOT NULL AND ST_Area(o.g) >= tol;
+END $$;
 COMMENT ON FUNCTION landdb.rule_supply_overlap(date, bigint, bigint[], bigint[]) IS '规则：供地宗地重叠 | rule supply_overlap';
 
 DROP FUNCTION IF EXISTS landdb.rule_supply_no_geometry(date, bigint, bigint[], bigint[]);
@@ -860,19 +975,21 @@ CREATE FUNCTION landdb.rule_area_mismatch(as_of date, run_id bigint DEFAULT NULL
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
 LANGUAGE sql STABLE AS $$
-  WITH cfg AS (SELECT landdb.setting_num('area_mismatch_share') AS share, landdb.setting_num('area_mismatch_min_m2') AS min_m2),
+  -- (MATERIALIZED: read once; inlined, the settings would be read again for every row. Each
+  -- table is read whole, or by the ids of the scope through its index, as in landdb.supply_state.)
+  WITH cfg AS MATERIALIZED (SELECT landdb.setting_num('area_mismatch_share') AS share,
+                                   landdb.setting_num('area_mismatch_min_m2') AS min_m2),
   x AS (
     SELECT '批次' AS kind, b.id, b.pzwh_key AS subject, b.pzwh AS name, b.approved_area::double precision AS ha,
            b.area_m2, b.township, b.geom, ARRAY[b.id] AS bids, '{}'::bigint[] AS sids
-    FROM landdb.approval_batch b
+    FROM (SELECT * FROM landdb.approval_batch WHERE $3 IS NULL
+          UNION ALL SELECT * FROM landdb.approval_batch WHERE id = ANY ($3)) b
     WHERE b.geom IS NOT NULL AND b.approved_area IS NOT NULL AND coalesce(b.approval_date <= $1, true)
-      AND ($3 IS NULL OR b.id = ANY ($3))
     UNION ALL
     SELECT '供地', s.id, s.supply_key, coalesce(s.project_name, s.supply_key), s.area::double precision,
            s.area_m2, s.township, s.geom, '{}'::bigint[], ARRAY[s.id]
-    FROM landdb.supply s
+    FROM (SELECT * FROM landdb.supply WHERE $4 IS NULL UNION ALL SELECT * FROM landdb.supply WHERE id = ANY ($4)) s
     WHERE s.geom IS NOT NULL AND s.area IS NOT NULL AND coalesce(s.contract_date <= $1, true)
-      AND ($4 IS NULL OR s.id = ANY ($4))
   )
   SELECT 'area_mismatch', x.subject, '低', abs(x.ha * 10000 - x.area_m2),
          format('%s%s申报面积%s公顷，图形面积%s公顷，相差%s%%', x.kind, x.name, landdb._n(x.ha, 4),

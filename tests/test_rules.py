@@ -190,6 +190,40 @@ def test_supply_outside_approval(land: Land) -> None:
     assert f["NOWHERE"]["area_m2"] == approx(400)
 
 
+def test_supply_outside_approval_near_the_sliver_width(land: Land) -> None:
+    """The cheap test that spares the overlay (a supply within 0.4 × the sliver width of a batch it
+    meets) must not change the flags: a 0.45 m strip outside is still a sliver, found by the
+    overlay; a supply close to a batch but meeting none is flagged whole, however narrow; the
+    scoped call gives the same flags."""
+    land.batch("APP", rect(0, 0, 300, 100), date(2020, 1, 1))
+    land.supply("S045", rect(0, 0, 50, 100.45), date(2021, 1, 1), land_source="新增")
+    land.supply("S035", rect(60, 0, 90, 100.35), date(2021, 1, 1), land_source="新增")
+    land.supply("BESIDE", rect(100, 100.1, 150, 100.4), date(2021, 1, 1), land_source="新增")
+    land.supply("WIDE", rect(200, 0, 250, 101.2), date(2021, 1, 1), land_source="新增")
+    run = _run(land)
+    f = {x["subject"]: x for x in land.flags(run, "supply_outside_approval")}
+    assert set(f) == {"BESIDE", "WIDE"}
+    assert f["BESIDE"]["area_m2"] == approx(15) and "完全不在任何批次范围内" in f["BESIDE"]["message"]
+    assert f["WIDE"]["area_m2"] == approx(60)
+    ids = [r["id"] for r in land.sql("SELECT id FROM landdb.supply ORDER BY id")]
+    scoped = land.sql("SELECT subject, area_m2 FROM landdb.rule_supply_outside_approval(%s, %s, NULL, %s)",
+                      (AS_OF, run, ids))
+    assert {r["subject"]: r["area_m2"] for r in scoped} == {k: v["area_m2"] for k, v in f.items()}
+
+
+def test_supply_overlap_strips_near_the_sliver_width(land: Land) -> None:
+    """Overlaps that pass the bounding-box filter but are slivers (0.6 m wide) are left out by the
+    overlay; a 1.2 m wide one is flagged."""
+    land.supply("SA", rect(0, 0, 50, 50), date(2021, 1, 1))
+    land.supply("SB", rect(49.4, 0, 100, 50), date(2021, 1, 1))       # 0.6 m × 50 m: a sliver
+    land.supply("SC", rect(0, 100, 50, 150), date(2021, 1, 1))
+    land.supply("SD", rect(48.8, 100, 100, 150), date(2021, 1, 1))     # 1.2 m × 50 m
+    run = _run(land)
+    f = land.flags(run, "supply_overlap")
+    assert [x["subject"] for x in f] == ["SC | SD"]
+    assert f[0]["area_m2"] == approx(60)
+
+
 def test_supply_overlap(land: Land) -> None:
     land.supply("OVA", rect(0, 0, 50, 50), date(2021, 1, 1))
     land.supply("OVB", rect(40, 40, 90, 90), date(2021, 1, 1))             # 10 × 10 overlap
