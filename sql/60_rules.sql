@@ -27,7 +27,7 @@ LANGUAGE sql IMMUTABLE AS $$
   ('unacquired',                  '高', '批而未征（满两年，批文失效）',     'approved, not expropriated: lapsed',     'batch',       2),
   ('acquired_unsupplied_over_2y', '高', '征而未供满两年',                 'expropriated, unsupplied for two years', 'batch',       3),
   ('withdrawal_candidate',        '中', '可撤回（调整）批文',             'candidate for withdrawal of approval',   'batch',       4),
-  ('used_before_supply',          '高', '未供即用',                       'used before supply',                     'always',      5),
+  ('used_before_supply',          '高', '未供即用',                       'used before supply',                     'batch',       5),
   ('remnant_parcel',              '中', '边角地、插花地、夹心地',         'remnant parcel',                         'always',      6),
   ('start_due',                   '低', '开工提醒',                       'start due',                              'supply',      7),
   ('completion_due',              '低', '竣工提醒',                       'completion due',                         'supply',      8),
@@ -492,6 +492,12 @@ LANGUAGE sql STABLE AS $$
       SELECT CASE WHEN ss.g IS NULL THEN ST_Intersection(cp.geom, bb.g)
                   ELSE ST_Difference(ST_Intersection(cp.geom, bb.g), landdb.snap_to(ss.g, bb.g, cfg.snap)) END AS g) d1
     WHERE bb.g IS NOT NULL
+      -- (a scope of batches: the patches whose number any patch touching one of them bears, so that
+      -- a subject is recomputed whole, every monitoring period of it)
+      AND ($3 IS NULL
+           OR cp.subject IN (SELECT c2.subject FROM landdb.construction_patches($1) c2
+                             JOIN landdb.approval_batch b ON b.geom && c2.geom AND ST_Intersects(b.geom, c2.geom)
+                             WHERE b.id = ANY ($3)))
   ), one AS (
     -- one flag per subject: a patch number met in several monitoring periods keeps its latest
     SELECT DISTINCT ON (h.subject) h.*, ST_Area(h.g) AS m2,

@@ -13,7 +13,8 @@
 --     supplementary agreement, development record or idle case, supplies linked to a changed
 --     batch, and supplies near the old or new geometry of a changed batch.
 -- Figures, pieces and flags of everything else are copied from the previous run; rules whose
--- subject is not a batch or a supply (未供即用, 边角地, 处置逾期) are recomputed every time. A change of
+-- subject is not a batch or a supply (边角地, 处置逾期) are recomputed every time; 未供即用 is
+-- recomputed for the patches that touch a batch in scope. A change of
 -- settings, rules, townships or development zones makes the run full.
 
 -- ---------------------------------------------------------------- what changed
@@ -119,6 +120,10 @@ DECLARE
   aff record;
   ab bigint[];
   sa bigint[];
+  rb bigint[];
+  rs bigint[];
+  vias text;
+  nestloop text;
   snap double precision := landdb.setting_num('snap_tolerance_m');
   width double precision := landdb.setting_num('sliver_width_m');
   min_area double precision := landdb.setting_num('sliver_area_m2');
@@ -155,14 +160,31 @@ BEGIN
         run_mode := 'incremental';
         ab := aff.batches;
         sa := aff.supplies;
-        -- the scope as a keyed table: flags to copy are tested against it by index, not by
-        -- comparing every flag's ids with every id of the scope
+        -- the scope as a keyed table: the flags not to copy are found by one join with it (a
+        -- hashed set), not by comparing every flag's ids with every id of the scope
         IF to_regclass('pg_temp._landdb_scope') IS NOT NULL THEN
           DROP TABLE pg_temp._landdb_scope;
         END IF;
         CREATE TEMP TABLE _landdb_scope (kind char(1), id bigint, PRIMARY KEY (kind, id)) ON COMMIT DROP;
         INSERT INTO _landdb_scope SELECT 'b', x FROM unnest(ab) x UNION SELECT 's', x FROM unnest(sa) x;
         ANALYZE _landdb_scope;
+        -- the previous run's flags that name a batch (via 'b') or a supply ('s') in scope, found
+        -- once by hashing (the planner, blind to the rows a run has just written, would
+        -- otherwise loop over the scope for every flag)
+        IF to_regclass('pg_temp._landdb_hit') IS NOT NULL THEN
+          DROP TABLE pg_temp._landdb_hit;
+        END IF;
+        CREATE TEMP TABLE _landdb_hit (id bigint, via char(1), rule text, PRIMARY KEY (id, via)) ON COMMIT DROP;
+        nestloop := current_setting('enable_nestloop');
+        PERFORM set_config('enable_nestloop', 'off', true);
+        INSERT INTO _landdb_hit
+        SELECT DISTINCT g.id, 'b', g.rule FROM landdb.flag g CROSS JOIN LATERAL unnest(g.batch_ids) i
+        WHERE g.run_id = prev.id AND i IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b')
+        UNION
+        SELECT DISTINCT g.id, 's', g.rule FROM landdb.flag g CROSS JOIN LATERAL unnest(g.supply_ids) i
+        WHERE g.run_id = prev.id AND i IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 's');
+        PERFORM set_config('enable_nestloop', nestloop, true);
+        ANALYZE _landdb_hit;
       END IF;
     END IF;
   END IF;
@@ -223,7 +245,7 @@ BEGIN
            f.batch_ids, f.supply_ids
     FROM landdb.flag f
     WHERE f.run_id = prev.id AND f.rule = ANY (date_rules)
-      AND NOT EXISTS (SELECT 1 FROM unnest(f.supply_ids) i JOIN _landdb_scope x ON x.kind = 's' AND x.id = i);
+      AND f.id NOT IN (SELECT h.id FROM _landdb_hit h WHERE h.via = 's');
   END IF;
   INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
                            batch_ids, supply_ids)
@@ -235,22 +257,33 @@ BEGIN
            ORDER BY c.sort LOOP
     t1 := clock_timestamp();
     IF run_mode = 'incremental' AND r.subject_kind <> 'always' THEN
+      -- the flags of the subjects in scope, recomputed; then the previous run's other flags
+      -- (a subject recomputed is never copied too, whatever ids its old flag named). The scope
+      -- takes in every batch and supply an old flag named together with one in scope: that
+      -- flag is not copied, so its subject must be recomputed even if what changed no longer
+      -- touches it (a patch that lay on two batches, one of which has moved away).
+      vias := CASE r.subject_kind WHEN 'batch' THEN 'b' WHEN 'batch_pair' THEN 'b'
+                                  WHEN 'supply' THEN 's' WHEN 'supply_pair' THEN 's' ELSE 'bs' END;
+      rb := ARRAY(SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b'
+                  UNION
+                  SELECT j FROM _landdb_hit h JOIN landdb.flag g ON g.id = h.id CROSS JOIN LATERAL unnest(g.batch_ids) j
+                  WHERE h.rule = r.rule AND strpos(vias, h.via) > 0);
+      rs := ARRAY(SELECT x.id FROM _landdb_scope x WHERE x.kind = 's'
+                  UNION
+                  SELECT j FROM _landdb_hit h JOIN landdb.flag g ON g.id = h.id CROSS JOIN LATERAL unnest(g.supply_ids) j
+                  WHERE h.rule = r.rule AND strpos(vias, h.via) > 0);
+      EXECUTE format('INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, '
+                     'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1, $3, $4)',
+                     'rule_' || r.rule)
+        USING run, d, rb, rs;
       INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
                                batch_ids, supply_ids)
       SELECT run, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
              f.batch_ids, f.supply_ids
       FROM landdb.flag f
       WHERE f.run_id = prev.id AND f.rule = r.rule
-        AND NOT EXISTS (
-          SELECT 1 FROM unnest(f.batch_ids) i JOIN _landdb_scope x ON x.kind = 'b' AND x.id = i
-          WHERE r.subject_kind IN ('batch', 'batch_pair', 'mixed')
-          UNION ALL
-          SELECT 1 FROM unnest(f.supply_ids) i JOIN _landdb_scope x ON x.kind = 's' AND x.id = i
-          WHERE r.subject_kind IN ('supply', 'supply_pair', 'mixed'));
-      EXECUTE format('INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, '
-                     'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1, $3, $4)',
-                     'rule_' || r.rule)
-        USING run, d, ab, sa;
+        AND f.id NOT IN (SELECT h.id FROM _landdb_hit h WHERE h.rule = r.rule AND strpos(vias, h.via) > 0)
+        AND f.subject NOT IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = run AND n.rule = r.rule);
     ELSE
       EXECUTE format('INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, '
                      'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1)',

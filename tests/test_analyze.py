@@ -250,6 +250,23 @@ def test_incremental_equals_full_after_every_kind_of_change(small_county: Land) 
     _assert_same(_results(land, full), _results(land, inc))
 
 
+def test_a_patch_on_two_batches_keeps_its_flag_when_one_moves_away(land: Land) -> None:
+    a = land.batch("TWO-A", rect(0, 0, 100, 100), date(2019, 1, 1))
+    land.batch("TWO-B", rect(100, 0, 200, 100), date(2019, 1, 1))
+    land.batch("FAR", rect(5000, 0, 5100, 100), date(2019, 1, 1))
+    land.rs_patch("TWO-TB", rect(60, 20, 140, 80), detected=date(2024, 1, 1))
+    land.analyze(AS_OF)
+    land.sql("UPDATE landdb.approval_batch SET geom = ST_Translate(geom, 3000, 0) WHERE id = %s", (a,))
+    inc = land.analyze(AS_OF)
+    assert _mode(land, inc)["mode"] == "incremental"
+    flags = land.sql("SELECT subject, area_m2, batch_ids FROM landdb.flag WHERE run_id = %s "
+                     "AND rule = 'used_before_supply'", (inc,))
+    assert len(flags) == 1 and flags[0]["subject"] == "TWO-TB"
+    assert flags[0]["area_m2"] == approx(40 * 60), "only the part on TWO-B is left"
+    full = land.analyze(AS_OF, full=True)
+    _assert_same(_results(land, full), _results(land, inc))
+
+
 def test_changes_after_a_run_in_the_same_transaction_are_seen(small_county: Land) -> None:
     land = small_county
     land.analyze(AS_OF)
