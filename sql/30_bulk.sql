@@ -1,6 +1,17 @@
--- Initial bulk loads: building a table's spatial index once after loading is faster than
--- growing it row by row. Only the owner may drop an index, so editors get these two narrow
--- functions; they act only on an empty-before-load landdb table's own <table>_geom_gist index.
+-- Initial bulk loads: a table's indexes are built faster once after loading than grown row by
+-- row, and a foreign key is checked faster by one join than by one lookup per row. For a load
+-- into an empty table, landdb.bulk_index_off drops the table's indexes (all but the primary key),
+-- its unique constraints (unless another table's foreign key relies on them) and its foreign
+-- keys; landdb.bulk_index_on builds and checks them all again, in the same transaction. The
+-- checks are the same: a duplicate or a dangling reference fails the load at bulk_index_on, and
+-- nothing is committed without them.
+--
+-- What is dropped and how it is re-created is fixed here, when the rules are installed (from the
+-- catalog as the migrations left it), as literal DDL in landdb._bulk_objects(): nothing a caller
+-- passes in is ever executed. Only the owner may drop an index, so editors get these two narrow
+-- SECURITY DEFINER functions; they act only on an empty-before-load landdb data table.
+-- Dropping a foreign key locks the table it refers to (landdb.import_run) until the load commits;
+-- when that table is in use by another session, the foreign key is kept and checked row by row.
 -- Re-created on every upgrade.
 
 CREATE OR REPLACE FUNCTION landdb._require_data_table(tbl text) RETURNS void
@@ -12,22 +23,6 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb._require_data_table(text) IS '检查是否为 landdb 数据表 | refuse anything but a landdb data table';
 
-CREATE OR REPLACE FUNCTION landdb.bulk_index_off(tbl text) RETURNS boolean
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
-BEGIN
-  PERFORM landdb._require_data_table(tbl);
-  IF to_regclass(format('landdb.%I', tbl || '_geom_gist')) IS NULL THEN
-    RETURN false;
-  END IF;
-  EXECUTE format('LOCK TABLE landdb.%I IN SHARE ROW EXCLUSIVE MODE', tbl);
-  IF landdb._has_rows(tbl) THEN
-    RETURN false;  -- only for a load into an empty table
-  END IF;
-  EXECUTE format('DROP INDEX landdb.%I', tbl || '_geom_gist');
-  RETURN true;
-END $$;
-COMMENT ON FUNCTION landdb.bulk_index_off(text) IS '首次批量导入前暂停空表的空间索引 | drop an empty table''s spatial index before a bulk load';
-
 CREATE OR REPLACE FUNCTION landdb._has_rows(tbl text) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 DECLARE found boolean;
@@ -37,10 +32,122 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb._has_rows(text) IS '表中是否已有记录 | whether a landdb table has rows';
 
-CREATE OR REPLACE FUNCTION landdb.bulk_index_on(tbl text) RETURNS void
+-- landdb._bulk_objects(): per data table, what a bulk load drops and re-creates, in creation order
+-- (indexes, unique constraints, foreign keys), generated from the catalog.
+DO $do$
+DECLARE
+  body text;
+  path text := current_setting('search_path');
+BEGIN
+  PERFORM set_config('search_path', 'pg_catalog', true);  -- so that the DDL names its schemas
+  SELECT string_agg(format('(%L, %s, %L, %L, %L, %L, %L)', tbl, ord, kind, name, drop_sql, create_sql,
+                           note), E',\n    ' ORDER BY tbl, ord, name)
+  INTO body
+  FROM (
+    -- plain indexes (the GiST index among them), not backing a constraint
+    SELECT c.relname AS tbl, 1 AS ord, 'index' AS kind, i.relname AS name,
+           format('DROP INDEX landdb.%I', i.relname) AS drop_sql,
+           pg_get_indexdef(x.indexrelid) AS create_sql,
+           obj_description(x.indexrelid, 'pg_class') AS note
+    FROM pg_index x
+    JOIN pg_class c ON c.oid = x.indrelid
+    JOIN pg_class i ON i.oid = x.indexrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'landdb'
+    WHERE c.relname IN (SELECT landdb.tracked_tables())
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = c.oid)
+    UNION ALL
+    -- unique constraints no foreign key refers to
+    SELECT c.relname, 2, 'unique', k.conname,
+           format('ALTER TABLE landdb.%I DROP CONSTRAINT %I', c.relname, k.conname),
+           format('ALTER TABLE landdb.%I ADD CONSTRAINT %I %s', c.relname, k.conname, pg_get_constraintdef(k.oid)),
+           obj_description(k.oid, 'pg_constraint')
+    FROM pg_constraint k
+    JOIN pg_class c ON c.oid = k.conrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'landdb'
+    WHERE k.contype = 'u' AND c.relname IN (SELECT landdb.tracked_tables())
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = c.oid
+                      AND f.conindid = k.conindid)
+    UNION ALL
+    -- the table's own foreign keys
+    SELECT c.relname, 3, 'foreign key', k.conname,
+           format('ALTER TABLE landdb.%I DROP CONSTRAINT %I', c.relname, k.conname),
+           format('ALTER TABLE landdb.%I ADD CONSTRAINT %I %s', c.relname, k.conname, pg_get_constraintdef(k.oid)),
+           obj_description(k.oid, 'pg_constraint')
+    FROM pg_constraint k
+    JOIN pg_class c ON c.oid = k.conrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'landdb'
+    WHERE k.contype = 'f' AND c.relname IN (SELECT landdb.tracked_tables())
+  ) o;
+  PERFORM set_config('search_path', path, true);
+
+  EXECUTE format($f$
+    CREATE OR REPLACE FUNCTION landdb._bulk_objects()
+    RETURNS TABLE (tbl text, ord int, kind text, name text, drop_sql text, create_sql text, note text)
+    LANGUAGE sql IMMUTABLE AS $b$
+      SELECT * FROM (VALUES
+    %s) v (tbl, ord, kind, name, drop_sql, create_sql, note)
+    $b$ $f$, coalesce(body, '(NULL::text, NULL::int, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text)'));
+END $do$;
+COMMENT ON FUNCTION landdb._bulk_objects() IS '首次批量导入时暂停并重建的索引与约束 | indexes and constraints an initial bulk load drops and re-creates';
+
+CREATE OR REPLACE FUNCTION landdb._bulk_object_exists(tbl text, kind text, name text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN kind = 'index' THEN to_regclass(format('landdb.%I', name)) IS NOT NULL
+              ELSE EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conname = name
+                           AND k.conrelid = format('landdb.%I', tbl)::regclass) END
+$$;
+COMMENT ON FUNCTION landdb._bulk_object_exists(text, text, text) IS '索引或约束是否存在 | whether an index or constraint exists';
+
+CREATE OR REPLACE FUNCTION landdb.bulk_index_off(tbl text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+  o record;
+  dropped boolean := false;
+  wait text := current_setting('lock_timeout');
 BEGIN
   PERFORM landdb._require_data_table(tbl);
-  EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON landdb.%I USING gist (geom)', tbl || '_geom_gist', tbl);
+  EXECUTE format('LOCK TABLE landdb.%I IN SHARE ROW EXCLUSIVE MODE', tbl);
+  IF landdb._has_rows(tbl) THEN
+    RETURN false;  -- only for a load into an empty table
+  END IF;
+  FOR o IN SELECT * FROM landdb._bulk_objects() b WHERE b.tbl = bulk_index_off.tbl ORDER BY b.ord DESC, b.name LOOP
+    IF NOT landdb._bulk_object_exists(o.tbl, o.kind, o.name) THEN
+      CONTINUE;
+    ELSIF o.kind = 'foreign key' THEN
+      -- needs the referenced table to itself for a moment: when someone is using it, keep the
+      -- foreign key (checked row by row) rather than wait
+      BEGIN
+        PERFORM set_config('lock_timeout', '2s', true);
+        EXECUTE o.drop_sql;
+        PERFORM set_config('lock_timeout', wait, true);
+        dropped := true;
+      EXCEPTION WHEN lock_not_available THEN
+        NULL;
+      END;
+    ELSE
+      EXECUTE o.drop_sql;
+      dropped := true;
+    END IF;
+  END LOOP;
+  RETURN dropped;
 END $$;
-COMMENT ON FUNCTION landdb.bulk_index_on(text) IS '批量导入后重建空间索引 | rebuild a table''s spatial index after a bulk load';
+COMMENT ON FUNCTION landdb.bulk_index_off(text) IS '首次批量导入前暂停空表的索引、唯一约束和外键 | drop an empty table''s indexes, unique constraints and foreign keys before a bulk load';
+
+CREATE OR REPLACE FUNCTION landdb.bulk_index_on(tbl text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
+SET maintenance_work_mem = '1GB' AS $$
+DECLARE
+  o record;
+BEGIN
+  PERFORM landdb._require_data_table(tbl);
+  FOR o IN SELECT * FROM landdb._bulk_objects() b WHERE b.tbl = bulk_index_on.tbl ORDER BY b.ord, b.name LOOP
+    IF NOT landdb._bulk_object_exists(o.tbl, o.kind, o.name) THEN
+      EXECUTE o.create_sql;
+      IF o.note IS NOT NULL THEN
+        EXECUTE CASE WHEN o.kind = 'index' THEN format('COMMENT ON INDEX landdb.%I IS %L', o.name, o.note)
+                     ELSE format('COMMENT ON CONSTRAINT %I ON landdb.%I IS %L', o.name, o.tbl, o.note) END;
+      END IF;
+    END IF;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION landdb.bulk_index_on(text) IS '批量导入后重建索引、唯一约束和外键 | rebuild a table''s indexes, unique constraints and foreign keys after a bulk load';

@@ -34,9 +34,11 @@ from . import kinds as K
 from .convert import (
     FieldPlan,
     Problem,
+    as_translation,
     clean_geometries,
     convert_column,
     convert_value,
+    ewkb_hex,
     json_objects,
     jsonable,
     surrogate,
@@ -148,6 +150,30 @@ def prefetch(chunks, depth: int = 2):
         yield item
 
 
+class _Background:
+    """A function run on a thread of its own (hashlib and file reads release the GIL)."""
+
+    def __init__(self, fn) -> None:
+        import threading
+
+        self.value = self.error = None
+
+        def work() -> None:
+            try:
+                self.value = fn()
+            except BaseException as e:  # re-raised by result()
+                self.error = e
+
+        self.thread = threading.Thread(target=work, daemon=True)
+        self.thread.start()
+
+    def result(self):
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 def admin_level(code: object) -> str | None:
     """The level a 行政区代码 names: GB/T 2260 (2, 4, 6 digits) and the 12-digit statistical codes
     (county + 3 digits township + 3 digits village; zeros where a level is absent)."""
@@ -165,6 +191,7 @@ def admin_level(code: object) -> str | None:
 def _rounded_centroid(values: dict, i: int) -> tuple[int | None, int | None]:
     """Record i's centroid to the metre (from its staged hex EWKB), for surrogate keys."""
     g = values["geom"][i] if "geom" in values else None
+    g = g.as_py() if hasattr(g, "as_py") else g  # an Arrow string
     if g is None:
         return None, None
     c = shapely.from_wkb(g).centroid
@@ -173,6 +200,9 @@ def _rounded_centroid(values: dict, i: int) -> tuple[int | None, int | None]:
 
 def _nulls(values: np.ndarray) -> np.ndarray:
     """Mask of missing values (None or empty string) in an object array."""
+    values = np.asarray(values)
+    if values.dtype == object:
+        return np.equal(values, None) | np.equal(values, "")
     return np.array([v is None or v == "" for v in values], dtype=bool)
 
 
@@ -250,6 +280,7 @@ class Importer:
         self.keys_seen: dict[object, int] = {}
         self.columns: dict[str, object] = {}  # stage column → type
         self.present: set[str] = set()  # table columns some source actually carried
+        self._dates: dict[str, tuple] = {}
         self.n_staged = 0
 
     # -------------------------------------------------------------- options
@@ -440,8 +471,8 @@ class Importer:
         rep = FileReport(ds.display, ds.fmt, layer=ds.layer)
         self.result.files.append(rep)
         self.file_sets = self._from_file_name(ds, rep)
+        hashing = _Background(ds.sha256)  # read the file once more for its hash, alongside
         try:
-            rep.sha256 = ds.sha256()
             if self.kind.name == "target":
                 self._load_targets(ds, rep)
             elif ds.fmt in ("shp", "gpkg", "geojson"):
@@ -459,6 +490,8 @@ class Importer:
                 msg = f"{ds.display}：{msg}"
             self._reject(Problem(ds.display, None, None, msg))
             rep.notes.append(msg)
+        finally:
+            rep.sha256 = hashing.result()
 
     def _from_file_name(self, ds: Dataset, rep: FileReport) -> dict[str, str]:
         """Values a file's name gives when its records lack them (e.g. 2025年度变更调查 → year)."""
@@ -516,6 +549,7 @@ class Importer:
             xs = [bounds[0], bounds[2], bounds[0], bounds[2]]
             ys = [bounds[1], bounds[1], bounds[3], bounds[3]]
             if tr is not None:
+                tr = as_translation(tr, bounds) or tr  # e.g. a zone prefix: a shift, done as one
                 xs, ys = tr.transform(xs, ys)
             if not all(np.isfinite(xs)) or not all(np.isfinite(ys)):
                 raise SourceError(f"坐标无法转换到工作坐标系 EPSG:{self.srid}：坐标系可能有误 "
@@ -525,7 +559,7 @@ class Importer:
 
     def _load_vector(self, ds: Dataset, rep: FileReport) -> None:
         recode = None
-        read_enc = None
+        read_enc = codec = None
         if ds.fmt == "shp":
             choice = E.detect_encoding(ds.path, self.encoding)
             rep.encoding = choice.encoding
@@ -534,6 +568,7 @@ class Importer:
             # GDAL decodes on the reader thread (in C, in parallel with the checks). Only files whose
             # field names are cut inside a character are read as Latin-1 and decoded here.
             read_enc = choice.read_encoding
+            codec = None if choice.needs_recode else choice.encoding
             if choice.needs_recode:
                 def recode(v, _enc=choice.encoding):
                     try:
@@ -554,14 +589,20 @@ class Importer:
             prj_text = prj.read_text(errors="replace") if prj is not None and prj.exists() else None
             src = self._crs_for(ds, rep, info, prj_text)
             tr = self._transformer(src, rep, info.get("total_bounds"))
+        def prepared(chunks):
+            """Geometries reprojected, checked and written as EWKB on the reader thread."""
+            for chunk in chunks:
+                if self.kind.geometry == "none":
+                    chunk.geoms = None
+                elif chunk.geoms is not None:
+                    chunk.geoms = transform(chunk.geoms, tr)
+                    chunk.prepared = self._geometries(chunk)
+                yield chunk
+
         plans = None
-        for chunk in prefetch(read_vector(ds, read_enc, recode)):
+        for chunk in prefetch(prepared(read_vector(ds, read_enc, recode, info=info, codec=codec))):
             if plans is None:
                 plans, extra_names = self._plan(list(chunk.columns), rep, chunk)
-            if self.kind.geometry == "none":
-                chunk.geoms = None
-            elif chunk.geoms is not None:
-                chunk.geoms = transform(chunk.geoms, tr)
             self._stage_chunk(ds, rep, chunk, plans, extra_names)
             self.progress.show(ds.display, rep.rows_read, total)
 
@@ -750,11 +791,14 @@ class Importer:
             problems.setdefault(int(i), []).append((field_name, reason))
 
         values: dict[str, np.ndarray] = {}
+        self._dates = {}  # date columns as distinct dates and codes, for a quick Arrow array
         for plan in plans:
             out, errors = convert_column(plan, chunk.columns[plan.source], chunk.recode)
             for i, msg in errors.items():
                 problem(i, plan.source, f"字段“{plan.source}”：{msg}")
             values[plan.column] = out
+            if plan.ctype == "date" and plan.coded is not None:
+                self._dates[plan.column] = plan.coded
         mapped = {p.canonical for p in plans}
         consts = {**{k: v for k, v in self.file_sets.items() if k not in mapped}, **self.sets}
         for canon, raw in consts.items():
@@ -764,23 +808,13 @@ class Importer:
             except ValueError as e:
                 raise LanddbError(f"--set {canon}={raw}：{e}") from e
             values[col] = np.full(n, v, dtype=object)
-        geom_hex = None
         if kind.geometry != "none":
-            geoms = chunk.geoms if chunk.geoms is not None else np.full(n, None, dtype=object)
-            # in a vector layer every record must have its shape; only ledgers may lack geometry
-            geo = clean_geometries(geoms, kind.geometry == "required" or chunk.geoms is not None,
-                                   self.max_area_change)
+            geo, values["geom"] = chunk.prepared or self._geometries(chunk)
             for i, reason in geo.problems.items():
                 problem(i, "geometry", reason)
             for i, change in geo.repaired.items():
                 rep.notes.append(f"第 {chunk.row(i)} 行几何图形无效，已自动修复（面积变化 {change:.3%}） "
                                  "[geometry repaired]")
-            geom_hex = np.full(n, None, dtype=object)
-            ok = ~shapely.is_missing(geo.geoms)
-            if ok.any():
-                geom_hex[ok] = shapely.to_wkb(shapely.set_srid(geo.geoms[ok], self.srid), hex=True,
-                                              include_srid=True)
-            values["geom"] = geom_hex
         for canon in kind.required:
             if canon in DERIVABLE:
                 continue
@@ -814,15 +848,34 @@ class Importer:
                 np.where(_nulls(v), default, v).astype(object)
         self._copy(self._arrow_table(values, rows_ok))
 
+    def _geometries(self, chunk: Chunk):
+        """A chunk's geometries checked and repaired, and as hex EWKB MultiPolygons (Arrow)."""
+        geoms = chunk.geoms if chunk.geoms is not None else np.full(chunk.n, None, dtype=object)
+        # in a vector layer every record must have its shape; only ledgers may lack geometry
+        geo = clean_geometries(geoms, self.kind.geometry == "required" or chunk.geoms is not None,
+                               self.max_area_change, multi=False)
+        return geo, ewkb_hex(geo.geoms, self.srid)
+
     def _arrow_table(self, values: dict[str, np.ndarray], keep: np.ndarray):
         import pyarrow as pa
 
         arrays = []
+        every = bool(keep.all())
         for c in self.copy_cols:
             t = self.columns.get(c, "bigint")
             v = values.get(c)
             if v is None:
                 arrays.append(pa.nulls(int(keep.sum()), type=pa.string()))
+                continue
+            if isinstance(v, pa.Array):
+                arrays.append(v if every else v.filter(pa.array(keep)))
+                continue
+            coded = self._dates.get(c)
+            if coded is not None and coded[0] is v and len(v) == len(keep):  # each distinct date once
+                _out, conv, codes = coded
+                codes = codes if every else codes[keep]
+                arrays.append(pa.array(conv, type=pa.date32()).take(
+                    pa.array(np.where(codes < 0, len(conv) - 1, codes))))
                 continue
             v = v[keep] if len(v) == len(keep) else v
             typ = (pa.int64() if t in ("integer", "bigint") else pa.date32() if t == "date"
@@ -934,7 +987,7 @@ class Importer:
     def _finish_sql(self) -> None:
         self.copier.close()
         if self.direct:
-            if self.index_off:
+            if self.index_off and not (self.result.rejects and self.on_error == "abort"):  # else rolled back
                 with self.conn.cursor() as cur:
                     cur.execute("SELECT landdb.bulk_index_on(%s)", (self.kind.table,))
             self.result.n_inserted = self.n_staged

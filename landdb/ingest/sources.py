@@ -25,7 +25,7 @@ VECTOR_EXT = {".shp": "shp", ".gpkg": "gpkg", ".geojson": "geojson", ".json": "g
 TABLE_EXT = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv"}
 SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml", ".qmd", ".md",
             ".pdf", ".doc", ".docx", ".xls"}
-CHUNK = 50_000
+CHUNK = 25_000
 
 
 class SourceError(LanddbError):
@@ -62,6 +62,7 @@ class Chunk:
     row0: int = 1
     rownos: np.ndarray | None = None  # explicit row (line) numbers, else row0 + index
     recode: object = None  # str → str applied to text read as Latin-1 (see encoding.recode_latin1)
+    prepared: object = None  # (checked geometries, their EWKB) when made on the reader thread
 
     def row(self, i: int) -> int:
         return int(self.rownos[i]) if self.rownos is not None else self.row0 + i
@@ -198,30 +199,66 @@ def vector_info(ds: Dataset, encoding: str | None) -> dict:
 
 
 def read_vector(ds: Dataset, encoding: str | None, recode=None,
-                chunk: int = CHUNK) -> Iterator[Chunk]:
-    """Stream a vector dataset through Arrow in chunks; WKB geometries become shapely."""
+                chunk: int = CHUNK, info: dict | None = None, codec: str | None = None) -> Iterator[Chunk]:
+    """Stream a vector dataset through Arrow in chunks; WKB geometries become shapely.
+
+    A shapefile whose text decodes with ``codec`` (and whose ``info`` from :func:`vector_info`
+    is given) has its attributes read by :class:`~landdb.ingest.dbf.DbfColumns` — GDAL's values,
+    much faster — and only its geometries by GDAL; a block of records that reader does not take
+    is read by GDAL, and from a deleted record on, GDAL reads everything."""
     import pyogrio
 
+    from .dbf import DELETED, DbfColumns
+
+    fast = None
+    if ds.fmt == "shp" and recode is None and codec and info is not None:
+        fast = DbfColumns.open(ds.path, info, codec)
     row = 1
     try:
-        with pyogrio.open_arrow(ds.path, layer=ds.layer, encoding=encoding, batch_size=chunk,
-                                use_pyarrow=True) as (meta, reader):
-            geom_col = meta.get("geometry_name") or "wkb_geometry"
-            for batch in reader:
-                names = [n for n in batch.schema.names if n != geom_col]
-                cols = {(recode(k) if recode else k): batch.column(k) for k in names}
-                geoms = None
-                if geom_col in batch.schema.names:
-                    wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
-                    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-                yield Chunk(cols, batch.num_rows, geoms, row, recode=recode)
-                row += batch.num_rows
+        if fast is not None:
+            for n, _none, geoms in _arrow_batches(ds, encoding, chunk, 0, attributes=False):
+                block = fast.read(row - 1, n)
+                if block is DELETED:
+                    break
+                if block is None:  # something only GDAL reads as GDAL does
+                    _meta, table = pyogrio.read_arrow(ds.path, layer=ds.layer, encoding=encoding,
+                                                      read_geometry=False, skip_features=row - 1,
+                                                      max_features=n)
+                    block = {k: table.column(k).combine_chunks() for k in table.schema.names}
+                yield Chunk(block, n, geoms, row)
+                row += n
+            else:
+                return
+        for n, cols, geoms in _arrow_batches(ds, encoding, chunk, row - 1):
+            if recode is not None:
+                cols = {recode(k): v for k, v in cols.items()}
+            yield Chunk(cols, n, geoms, row, recode=recode)
+            row += n
     except LanddbError:
         raise
     except Exception as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise SourceError(f"{ds.display}：读取到第 {row} 行附近失败：{msg} "
                           f"[read failed near row {row}]") from e
+
+
+def _arrow_batches(ds: Dataset, encoding: str | None, size: int, skip: int, attributes: bool = True,
+                   geometry: bool = True) -> Iterator[tuple[int, dict, np.ndarray | None]]:
+    """GDAL's batches of records from feature ``skip`` (0-based): (count, {field: Arrow array},
+    shapely geometries or None)."""
+    import pyogrio
+
+    with pyogrio.open_arrow(ds.path, layer=ds.layer, encoding=encoding, batch_size=size, use_pyarrow=True,
+                            columns=None if attributes else [], read_geometry=geometry,
+                            skip_features=skip) as (meta, reader):
+        geom_col = meta.get("geometry_name") or "wkb_geometry"
+        for batch in reader:
+            cols = {k: batch.column(k) for k in batch.schema.names if k != geom_col}
+            geoms = None
+            if geometry and geom_col in batch.schema.names:
+                wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
+                geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+            yield batch.num_rows, cols, geoms
 
 
 # ------------------------------------------------------------------------------ 部标 TXT
