@@ -84,13 +84,8 @@ def dsn(cluster: EmbeddedCluster, dbname: str) -> str:
     return f"host={ci['host']} port={ci['port']} dbname={ci['dbname']} user={ci['user']}"
 
 
-@pytest.fixture(scope="session")
-def sample_target(cluster):
-    """A database of its own with the committed sample county imported (first-import results too)."""
-    from landdb import db
-    from landdb.demo import load_sample
-
-    name = "landdb_sample_test"
+def new_database(cluster, name: str):
+    """A database of that name, made anew with the landdb schema; returns a connection to it."""
     admin = psycopg2.connect(**cluster.conninfo(dbname="postgres"))
     admin.autocommit = True
     admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
@@ -98,7 +93,17 @@ def sample_target(cluster):
     admin.close()
     conn = psycopg2.connect(**cluster.conninfo(dbname=name))
     migrate.upgrade(conn)
-    conn.close()
+    return conn
+
+
+@pytest.fixture(scope="session")
+def sample_target(cluster):
+    """A database of its own with the committed sample county imported (first-import results too)."""
+    from landdb import db
+    from landdb.demo import load_sample
+
+    name = "landdb_sample_test"
+    new_database(cluster, name).close()
     ci = cluster.conninfo(dbname=name)
     target = db.Target(dsn=f"host={ci['host']} port={ci['port']} dbname={name} user={ci['user']}")
     first = load_sample(target)

@@ -22,6 +22,7 @@ from landdb.ingest import run_import
 from landdb.ingest.convert import Translation, as_translation, ewkb_hex, transform
 from landdb.ingest.sources import Dataset, read_vector, vector_info
 
+from .conftest import new_database
 from .filemaker import X0, Y0, prefixed, square, write_shp
 
 # DBF cells (already padded to the field width) that GDAL reads in particular ways
@@ -124,13 +125,7 @@ def test_a_zone_prefix_is_removed_as_a_shift():
 def empty_db(cluster):
     """A database of its own whose supply table is empty."""
     name = "landdb_fast_test"
-    admin = psycopg2.connect(**cluster.conninfo(dbname="postgres"))
-    admin.autocommit = True
-    admin.cursor().execute(f"DROP DATABASE IF EXISTS {name}")
-    admin.cursor().execute(f"CREATE DATABASE {name}")
-    admin.close()
-    conn = psycopg2.connect(**cluster.conninfo(dbname=name))
-    migrate.upgrade(conn)
+    conn = new_database(cluster, name)
     migrate.grant(conn, "t_fast_editor", "editor", create=True)
     conn.close()
     return cluster.conninfo(dbname=name)
