@@ -151,3 +151,14 @@ BEGIN
   END LOOP;
 END $$;
 COMMENT ON FUNCTION landdb.bulk_index_on(text) IS '批量导入后重建索引、唯一约束和外键 | rebuild a table''s indexes, unique constraints and foreign keys after a bulk load';
+
+-- Statistics for a table a large import has just filled in its own transaction: without them
+-- the planner takes it for empty and may loop over it row by row (the batch geometries of a
+-- 200 000-batch county took more than ten minutes so). Only the owner may analyze a table.
+CREATE OR REPLACE FUNCTION landdb.bulk_analyze(tbl text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+  PERFORM landdb._require_data_table(tbl);
+  EXECUTE format('ANALYZE landdb.%I', tbl);
+END $$;
+COMMENT ON FUNCTION landdb.bulk_analyze(text) IS '大批量导入后更新表的统计信息 | refresh a table''s planner statistics after a large import';

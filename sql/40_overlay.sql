@@ -3,10 +3,10 @@
 --
 --   remainder = batch − supplies in force − approved withdrawals
 --
--- Before every overlay the cutting geometry is snapped onto the batch (snap_tolerance_m) and the
--- pieces of a difference that are slivers are dropped: a piece is a sliver when it is smaller than
--- sliver_area_m2, or when its inward buffer by half of sliver_width_m is empty (narrower than the
--- width). A sliver between a batch and a supply is noise of digitising, so its area counts as
+-- Before every overlay the cutting geometries are snapped onto the batch (snap_tolerance_m;
+-- supplies and expropriations one by one, before their union) and the pieces of a difference that
+-- are slivers are dropped: a piece is a sliver when it is smaller than sliver_area_m2, or when its
+-- inward buffer by half of sliver_width_m is empty (narrower than the width). A sliver between a batch and a supply is noise of digitising, so its area counts as
 -- supplied. The remainder is split into 批而未征 (collective land not yet expropriated), 征而未供
 -- (state land, or expropriated land) and 未供 (ownership unknown: no parcel says).
 --
