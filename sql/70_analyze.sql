@@ -177,12 +177,14 @@ BEGIN
         CREATE TEMP TABLE _landdb_hit (id bigint, via char(1), rule text, PRIMARY KEY (id, via)) ON COMMIT DROP;
         nestloop := current_setting('enable_nestloop');
         PERFORM set_config('enable_nestloop', 'off', true);
+        -- (ids unnested in the select list, not by a lateral join, which would rebuild the hash
+        -- of the scope for every flag)
         INSERT INTO _landdb_hit
-        SELECT DISTINCT g.id, 'b', g.rule FROM landdb.flag g CROSS JOIN LATERAL unnest(g.batch_ids) i
-        WHERE g.run_id = prev.id AND i IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b')
-        UNION
-        SELECT DISTINCT g.id, 's', g.rule FROM landdb.flag g CROSS JOIN LATERAL unnest(g.supply_ids) i
-        WHERE g.run_id = prev.id AND i IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 's');
+        SELECT DISTINCT e.id, e.via, e.rule
+        FROM (SELECT g.id, 'b' AS via, g.rule, unnest(g.batch_ids) AS i FROM landdb.flag g WHERE g.run_id = prev.id
+              UNION ALL
+              SELECT g.id, 's', g.rule, unnest(g.supply_ids) FROM landdb.flag g WHERE g.run_id = prev.id) e
+        JOIN _landdb_scope x ON x.kind = e.via AND x.id = e.i;
         PERFORM set_config('enable_nestloop', nestloop, true);
         ANALYZE _landdb_hit;
       END IF;
