@@ -227,13 +227,15 @@ BEGIN
     SELECT run, a.batch_id, a.pzwh, a.pzwh_key, a.approval_date, a.township, a.zone_code, a.approved_m2,
            a.supplied_m2, a.withdrawn_m2, a.unsupplied_m2, a.unacquired_m2, a.acquired_unsupplied_m2, a.supply_rate,
            a.recorded_supplied_m2, a.recorded_supply_rate, a.nogeom_supplied_m2, a.nogeom_withdrawn_m2
-    FROM landdb.analysis_batch a LEFT JOIN unnest(ab) AS x(id) ON x.id = a.batch_id
-    WHERE a.run_id = prev.id AND x.id IS NULL;
+    FROM landdb.analysis_batch a
+    -- (a hashed set of the scope: joined with unnest(ab), whose size the planner cannot know, it
+    -- could scan the whole scope for every batch)
+    WHERE a.run_id = prev.id AND a.batch_id NOT IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b');
     GET DIAGNOSTICS v_copied = ROW_COUNT;
     INSERT INTO landdb.analysis_piece (run_id, batch_id, piece_no, status, township, zone_code, geom)
     SELECT run, p.batch_id, p.piece_no, p.status, p.township, p.zone_code, p.geom
-    FROM landdb.analysis_piece p LEFT JOIN unnest(ab) AS x(id) ON x.id = p.batch_id
-    WHERE p.run_id = prev.id AND x.id IS NULL
+    FROM landdb.analysis_piece p
+    WHERE p.run_id = prev.id AND p.batch_id NOT IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b')
     ORDER BY p.batch_id, p.piece_no;
   END IF;
 
