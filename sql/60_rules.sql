@@ -755,61 +755,30 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION landdb._supply_date_flags(date, bigint[], text[]) IS '供地日期类规则（开竣工提醒、逾期、闲置土地，一次计算；内部） | the date rules on supplies in one pass (internal)';
 
-DROP FUNCTION IF EXISTS landdb.rule_start_due(date, bigint, bigint[], bigint[]);
-CREATE FUNCTION landdb.rule_start_due(as_of date, run_id bigint DEFAULT NULL,
-    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
-RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
-               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['start_due']) $$;
-COMMENT ON FUNCTION landdb.rule_start_due(date, bigint, bigint[], bigint[]) IS '规则：开工提醒 | rule start_due';
-
-DROP FUNCTION IF EXISTS landdb.rule_completion_due(date, bigint, bigint[], bigint[]);
-CREATE FUNCTION landdb.rule_completion_due(as_of date, run_id bigint DEFAULT NULL,
-    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
-RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
-               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['completion_due']) $$;
-COMMENT ON FUNCTION landdb.rule_completion_due(date, bigint, bigint[], bigint[]) IS '规则：竣工提醒 | rule completion_due';
-
-DROP FUNCTION IF EXISTS landdb.rule_start_overdue(date, bigint, bigint[], bigint[]);
-CREATE FUNCTION landdb.rule_start_overdue(as_of date, run_id bigint DEFAULT NULL,
-    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
-RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
-               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['start_overdue']) $$;
-COMMENT ON FUNCTION landdb.rule_start_overdue(date, bigint, bigint[], bigint[]) IS '规则：逾期未开工 | rule start_overdue';
-
-DROP FUNCTION IF EXISTS landdb.rule_completion_overdue(date, bigint, bigint[], bigint[]);
-CREATE FUNCTION landdb.rule_completion_overdue(as_of date, run_id bigint DEFAULT NULL,
-    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
-RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
-               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['completion_overdue']) $$;
-COMMENT ON FUNCTION landdb.rule_completion_overdue(date, bigint, bigint[], bigint[]) IS '规则：逾期未竣工 | rule completion_overdue';
-
-DROP FUNCTION IF EXISTS landdb.rule_idle_not_started(date, bigint, bigint[], bigint[]);
-CREATE FUNCTION landdb.rule_idle_not_started(as_of date, run_id bigint DEFAULT NULL,
-    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
-RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
-               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['idle_not_started']) $$;
-COMMENT ON FUNCTION landdb.rule_idle_not_started(date, bigint, bigint[], bigint[]) IS '规则：疑似闲置（满一年未动工） | rule idle_not_started';
-
-DROP FUNCTION IF EXISTS landdb.rule_idle_reclaim(date, bigint, bigint[], bigint[]);
-CREATE FUNCTION landdb.rule_idle_reclaim(as_of date, run_id bigint DEFAULT NULL,
-    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
-RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
-               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['idle_reclaim']) $$;
-COMMENT ON FUNCTION landdb.rule_idle_reclaim(date, bigint, bigint[], bigint[]) IS '规则：满两年未动工（无偿收回候选） | rule idle_reclaim';
-
-DROP FUNCTION IF EXISTS landdb.rule_idle_stalled(date, bigint, bigint[], bigint[]);
-CREATE FUNCTION landdb.rule_idle_stalled(as_of date, run_id bigint DEFAULT NULL,
-    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
-RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
-               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE sql STABLE AS $$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY['idle_stalled']) $$;
-COMMENT ON FUNCTION landdb.rule_idle_stalled(date, bigint, bigint[], bigint[]) IS '规则：疑似闲置（中止开发满一年） | rule idle_stalled';
+-- The seven date rules, each its own function over the one pass of landdb._supply_date_flags.
+DO $do$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT * FROM (VALUES
+                       ('start_due', '规则：开工提醒 | rule start_due'),
+                       ('completion_due', '规则：竣工提醒 | rule completion_due'),
+                       ('start_overdue', '规则：逾期未开工 | rule start_overdue'),
+                       ('completion_overdue', '规则：逾期未竣工 | rule completion_overdue'),
+                       ('idle_not_started', '规则：疑似闲置（满一年未动工） | rule idle_not_started'),
+                       ('idle_reclaim', '规则：满两年未动工（无偿收回候选） | rule idle_reclaim'),
+                       ('idle_stalled', '规则：疑似闲置（中止开发满一年） | rule idle_stalled')) v(rule, note) LOOP
+    EXECUTE format('DROP FUNCTION IF EXISTS landdb.%I(date, bigint, bigint[], bigint[])', 'rule_' || r.rule);
+    EXECUTE format($f$
+      CREATE FUNCTION landdb.%I(as_of date, run_id bigint DEFAULT NULL,
+          batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+      RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text,
+                     details jsonb, township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+      LANGUAGE sql STABLE AS $b$ SELECT * FROM landdb._supply_date_flags($1, $4, ARRAY[%L]) $b$$f$,
+      'rule_' || r.rule, r.rule);
+    EXECUTE format('COMMENT ON FUNCTION landdb.%I(date, bigint, bigint[], bigint[]) IS %L', 'rule_' || r.rule, r.note);
+  END LOOP;
+END $do$;
 
 -- Most supplies lie in a batch up to digitising noise, and only an overlay (the difference, then
 -- the sliver filter) shows that what sticks out is a sliver: too slow for every supply. A cheap
