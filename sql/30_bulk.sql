@@ -56,27 +56,18 @@ BEGIN
     WHERE c.relname IN (SELECT landdb.tracked_tables())
       AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = c.oid)
     UNION ALL
-    -- unique constraints no foreign key refers to
-    SELECT c.relname, 2, 'unique', k.conname,
+    -- unique constraints no foreign key refers to, and the table's own foreign keys
+    SELECT c.relname, CASE k.contype WHEN 'u' THEN 2 ELSE 3 END,
+           CASE k.contype WHEN 'u' THEN 'unique' ELSE 'foreign key' END, k.conname,
            format('ALTER TABLE landdb.%I DROP CONSTRAINT %I', c.relname, k.conname),
            format('ALTER TABLE landdb.%I ADD CONSTRAINT %I %s', c.relname, k.conname, pg_get_constraintdef(k.oid)),
            obj_description(k.oid, 'pg_constraint')
     FROM pg_constraint k
     JOIN pg_class c ON c.oid = k.conrelid
     JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'landdb'
-    WHERE k.contype = 'u' AND c.relname IN (SELECT landdb.tracked_tables())
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = c.oid
-                      AND f.conindid = k.conindid)
-    UNION ALL
-    -- the table's own foreign keys
-    SELECT c.relname, 3, 'foreign key', k.conname,
-           format('ALTER TABLE landdb.%I DROP CONSTRAINT %I', c.relname, k.conname),
-           format('ALTER TABLE landdb.%I ADD CONSTRAINT %I %s', c.relname, k.conname, pg_get_constraintdef(k.oid)),
-           obj_description(k.oid, 'pg_constraint')
-    FROM pg_constraint k
-    JOIN pg_class c ON c.oid = k.conrelid
-    JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'landdb'
-    WHERE k.contype = 'f' AND c.relname IN (SELECT landdb.tracked_tables())
+    WHERE k.contype IN ('u', 'f') AND c.relname IN (SELECT landdb.tracked_tables())
+      AND NOT (k.contype = 'u' AND EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f'
+                                           AND f.confrelid = c.oid AND f.conindid = k.conindid))
   ) o;
   PERFORM set_config('search_path', path, true);
 
