@@ -52,8 +52,9 @@ DOC_NO = re.compile(r"[^\s,，、（(]*?[〔\[［（(【]\s*\d{4}\s*[〕\]］）
 DERIVABLE = {"parcel_no", "agreement_no"}  # keys landdb makes up when a file lacks them
 # Kinds whose records go straight into their table on an initial load (nothing to resolve).
 DIRECT_KINDS = {"supply", "rs_patch", "survey", "admin", "zone"}
-# Rows inserted in one run above which the planner gets fresh statistics before the statements
-# that join what was just loaded (it would otherwise take the new rows for an empty table).
+# Rows an upsert inserts above which the table's planner statistics are refreshed, for the
+# statements of the same import that join what was just loaded (the planner would otherwise take
+# the new rows for an empty table: the batch geometries of a 200 000-batch county took ten minutes).
 ANALYZE_AFTER = 10_000
 NON_POLYGON = ("Point", "LineString", "MultiPoint", "MultiLineString", "Point Z", "LineString Z",
                "MultiPoint Z", "MultiLineString Z")
@@ -1096,6 +1097,8 @@ class Importer:
         cur.execute(sql)
         flags = [r[0] for r in cur.fetchall()]
         ins, upd = sum(flags), len(flags) - sum(flags)
+        if ins > ANALYZE_AFTER:
+            cur.execute("SELECT landdb.bulk_analyze(%s)", (table,))
         return ins, upd
 
     def _count(self, ins: int, upd: int, records: int | None = None) -> None:
@@ -1139,8 +1142,6 @@ class Importer:
             "'{}'::jsonb AS extra FROM stage GROUP BY pzwh_key")
         b_ins, b_upd = self._upsert(cur, "approval_batch", ("pzwh_key",), batch_cols or ["pzwh"],
                                     source="stage_batch")
-        if b_ins > ANALYZE_AFTER:
-            cur.execute("SELECT landdb.bulk_analyze('approval_batch')")
         cur.execute("UPDATE stage s SET batch_id = b.id FROM landdb.approval_batch b WHERE b.pzwh_key = s.pzwh_key")
         parcel_cols = [c for c in ("parcel_name", "land_use", "dlbm", "sheet_no", "land_ownership",
                                    "declared_area", "geom") if c in self._data_columns()]
@@ -1150,8 +1151,6 @@ class Importer:
         if n_geom:
             p_ins, p_upd = self._upsert(cur, "approval_parcel", ("batch_id", "parcel_no"), parcel_cols,
                                         where="WHERE s.geom IS NOT NULL")
-            if p_ins > ANALYZE_AFTER:
-                cur.execute("SELECT landdb.bulk_analyze('approval_parcel')")
             cur.execute(
                 "UPDATE landdb.approval_batch b SET geom = u.g FROM ("
                 "  SELECT p.batch_id, ST_Multi(ST_CollectionExtract(ST_UnaryUnion(ST_Collect(p.geom)), 3)) g"
