@@ -280,3 +280,37 @@ def test_cli_import_json_and_exit_codes(dsn, tmp_path, bad_files):
     r = subprocess.run([*cmd, "supply", str(bad_files["baddate"][0])], capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 2
     assert "第 2 行" in r.stdout and "2019-13-45" in r.stdout
+
+
+def test_a_ledger_is_read_in_chunks_with_excel_row_numbers(target, conn, tmp_path, monkeypatch):
+    from landdb.ingest import sources
+
+    monkeypatch.setattr(sources, "CHUNK", 2)  # every chunk boundary is crossed
+    rows = supply_rows("4115282019B7", 5)
+    shp = write_shp(tmp_path / "s.shp", rows, [prefixed(square(i * 200, 30_000)) for i in range(5)])
+    assert run_import(target, "supply", [shp]).status == "loaded"
+    # a GBK CSV with a title row and a blank line: rows as Excel shows them are 3, 4, 6, 7, 8, 9
+    lines = ["某县供地台账,,", "电子监管号,成交价款(万元),约定竣工时间",
+             "4115282019B700000,101,2023-01-01", "4115282019B700001,102,2023-01-02", ",,",
+             "4115282019B700002,103,2023-13-45", "4115282019B700003,104,2023-01-04",
+             "4115282019B700004,105,2023-01-05", "4115282019B700001,106,2023-01-06"]
+    csv = tmp_path / "台账.csv"
+    csv.write_bytes("\r\n".join(lines).encode("gbk"))
+    names, enc, chunks = sources.read_table(sources.Dataset(str(csv), csv, "csv"), {"电子监管号"})
+    got = list(chunks)
+    assert enc == "gb18030" and names == ["电子监管号", "成交价款(万元)", "约定竣工时间"]
+    assert [c.n for c in got] == [2, 2, 2]
+    assert [int(r) for c in got for r in c.rownos] == [3, 4, 6, 7, 8, 9]
+    before = snapshot(conn)
+    res = run_import(target, "supply", [csv])
+    assert res.status == "aborted" and snapshot(conn) == before
+    msgs = sorted(f"{r.row} {r.field} {r.reason}" for r in res.rejects)
+    assert len(msgs) == 2
+    assert msgs[0].startswith("6 ") and "2023-13-45" in msgs[0]
+    assert msgs[1].startswith("9 ") and "第 4 行重复" in msgs[1], "a duplicate across chunks is found"
+    res = run_import(target, "supply", [csv], on_error="skip")
+    assert res.n_updated == 4 and res.n_rejected == 2
+    with conn.cursor() as cur:
+        cur.execute("SELECT dzjgh, price FROM landdb.supply WHERE dzjgh LIKE '4115282019B7%' ORDER BY 1")
+        assert [float(p) for _k, p in cur.fetchall()] == [101, 102, 350.5 + 2, 104, 105]
+    conn.rollback()

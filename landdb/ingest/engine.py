@@ -666,12 +666,15 @@ class Importer:
         self._stage_chunk(ds, rep, chunk, plans, extra_names)
 
     def _load_table(self, ds: Dataset, rep: FileReport) -> None:
-        chunk, names = read_table(ds, self.known_names, self.encoding)
-        rep.encoding = "utf-8" if ds.fmt == "xlsx" else (self.encoding or "自动")
         if self.kind.geometry == "required":
             raise SourceError(f"表格没有图形，{self.kind.label}必须带图形导入 [geometry required]")
-        plans, extra_names = self._plan(names, rep, chunk)
-        self._stage_chunk(ds, rep, chunk, plans, extra_names)
+        names, rep.encoding, chunks = read_table(ds, self.known_names, self.encoding)
+        plans = None
+        for chunk in chunks:
+            if plans is None:
+                plans, extra_names = self._plan(names, rep, chunk)
+            self._stage_chunk(ds, rep, chunk, plans, extra_names)
+            self.progress.show(ds.display, rep.rows_read, None)
 
     # -------------------------------------------------------------- task targets
     RATE_METRICS = (("area_target", "盘活面积", "亩", "PH"), ("supply_rate_target", "供地率", "%", "GDL"),
@@ -689,7 +692,8 @@ class Importer:
         schedules: dict[int, list[dict]] = {}
         for sheet in sheets:
             sub = Dataset(f"{ds.display}:{sheet}" if sheet else ds.display, ds.path, ds.fmt, layer=sheet)
-            chunk, names = read_table(sub, self.known_names, self.encoding)
+            names, _enc, chunks = read_table(sub, self.known_names, self.encoding, chunk=1 << 62)
+            chunk = next(chunks)  # a targets sheet is a few rows: one chunk
             match = F.match_fields(names, "target", self.aliases)
             by = {canon: chunk.columns[src] for src, canon in match.mapping.items()}
             for i in range(chunk.n):

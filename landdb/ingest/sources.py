@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -275,26 +276,49 @@ def _header_score(cells: list, known: set[str]) -> int:
     return sum(1 for c in cells if isinstance(c, str) and normalize_name(c) in known)
 
 
-def read_table(ds: Dataset, known_names: set[str], encoding: str | None = None) -> tuple[Chunk, list[str]]:
-    """An Excel sheet or CSV as one chunk. The header is the first row (of the first 15) that
-    names the most known fields: ledgers often start with a title row."""
-    rows = _table_rows(ds, encoding)
+def read_table(ds: Dataset, known_names: set[str], encoding: str | None = None,
+               chunk: int | None = None) -> tuple[list[str], str, Iterator[Chunk]]:
+    """An Excel sheet or CSV, streamed: its field names, its encoding and its records in chunks
+    (at least one, perhaps empty). The header is the first row (of the first 15) that names the
+    most known fields: ledgers often start with a title row. Row numbers are those Excel shows."""
+    size = chunk or CHUNK
+    enc, rows = _table_rows(ds, encoding)
+    head = list(itertools.islice(rows, 15))
     best, best_i = -1, 0
-    for i, r in enumerate(rows[:15]):
+    for i, r in enumerate(head):
         s = _header_score(list(r), known_names)
         if s > best:
             best, best_i = s, i
-    if not rows:
-        return Chunk({}, 0, None, 1), []
-    header = [("" if c is None else str(c).strip()) for c in rows[best_i]]
+    if not head:
+        rows.close()
+        return [], enc, iter([Chunk({}, 0, None, 1)])
+    header = [("" if c is None else str(c).strip()) for c in head[best_i]]
     keep = [i for i, h in enumerate(header) if h]
-    first = best_i + 2  # the row number Excel shows for the first data row
-    numbered = [(first + j, r) for j, r in enumerate(rows[best_i + 1:])
-                if not all(c is None or (isinstance(c, str) and not c.strip()) for c in r)]
-    body = [r for _, r in numbered]
-    rownos = np.array([no for no, _ in numbered], dtype=np.int64)
-    cols = {header[i]: [r[i] if i < len(r) else None for r in body] for i in keep}
-    return Chunk(cols, len(body), None, first, rownos=rownos), [header[i] for i in keep]
+    first = best_i + 2
+
+    def block(body: list[tuple], nos: list[int]) -> Chunk:
+        cols = {header[i]: [r[i] if i < len(r) else None for r in body] for i in keep}
+        return Chunk(cols, len(body), None, nos[0] if nos else first, rownos=np.array(nos, dtype=np.int64))
+
+    def chunks() -> Iterator[Chunk]:
+        body: list[tuple] = []
+        nos: list[int] = []
+        sent = False
+        try:
+            for no, r in enumerate(itertools.chain(head[best_i + 1:], rows), start=first):
+                if all(c is None or (isinstance(c, str) and not c.strip()) for c in r):
+                    continue
+                body.append(r)
+                nos.append(no)
+                if len(body) == size:
+                    yield block(body, nos)
+                    body, nos, sent = [], [], True
+            if body or not sent:
+                yield block(body, nos)
+        finally:
+            rows.close()
+
+    return [header[i] for i in keep], enc, chunks()
 
 
 def sheet_names(path: Path) -> list[str]:
@@ -310,33 +334,48 @@ def sheet_names(path: Path) -> list[str]:
         wb.close()
 
 
-def _table_rows(ds: Dataset, encoding: str | None) -> list[tuple]:
-    if ds.fmt == "csv":
-        import csv
-        import io
+def csv_encoding(path: Path) -> str:
+    """UTF-8 if every byte of the file decodes strictly as UTF-8 (read in blocks), else GB18030."""
+    import codecs
 
-        data = ds.path.read_bytes()
-        enc = encoding
-        if enc is None:
-            try:
-                data.decode("utf-8")
-                enc = "utf-8-sig"
-            except UnicodeDecodeError:
-                enc = "gb18030"
-        text = data.decode(enc)
-        return [tuple(c if c != "" else None for c in r) for r in csv.reader(io.StringIO(text))]
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as f:
+            for blk in iter(lambda: f.read(1 << 20), b""):
+                dec.decode(blk)
+            dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"
+
+
+def _table_rows(ds: Dataset, encoding: str | None) -> tuple[str, Iterator[tuple]]:
+    """The encoding and a generator of the rows of a CSV file or Excel sheet, read as needed."""
+    if ds.fmt == "csv":
+        enc = encoding or csv_encoding(ds.path)
+
+        def csv_rows() -> Iterator[tuple]:
+            import csv
+
+            with open(ds.path, encoding=enc, newline="") as f:
+                for r in csv.reader(f):
+                    yield tuple(c if c != "" else None for c in r)
+
+        return ("utf-8" if enc == "utf-8-sig" else enc), csv_rows()
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(ds.path, read_only=True, data_only=True)
     except Exception as e:
         raise SourceError(f"{ds.display}：无法打开 Excel 文件：{e} [cannot open workbook]") from e
-    try:
-        ws = wb[ds.layer] if ds.layer else wb.worksheets[0]
-        rows = []
-        for r in ws.iter_rows(values_only=True):
-            rows.append(tuple(v.date() if isinstance(v, dt.datetime) and v.time() == dt.time()
-                              else v for v in r))
-        return rows
-    finally:
-        wb.close()
+
+    def sheet_rows() -> Iterator[tuple]:
+        try:
+            ws = wb[ds.layer] if ds.layer else wb.worksheets[0]
+            for r in ws.iter_rows(values_only=True):
+                yield tuple(v.date() if isinstance(v, dt.datetime) and v.time() == dt.time()
+                            else v for v in r)
+        finally:
+            wb.close()
+
+    return "utf-8", sheet_rows()
