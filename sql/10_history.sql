@@ -95,13 +95,17 @@ BEGIN
 END $do$;
 
 -- A record's state as of a moment: the current row rolled back through its later changes
--- (NULL when it did not exist yet).
+-- (NULL when it did not exist yet: inserted, or bulk-loaded (op 'L', an id range), after it).
 CREATE OR REPLACE FUNCTION landdb.row_as_of(tbl text, rid bigint, at timestamptz) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
   state jsonb;
   h record;
 BEGIN
+  IF EXISTS (SELECT 1 FROM landdb.history l WHERE l.table_name = tbl AND l.op = 'L' AND l.changed_at > at
+             AND rid BETWEEN (l.new_values ->> 'first_id')::bigint AND (l.new_values ->> 'last_id')::bigint) THEN
+    RETURN NULL;  -- bulk-loaded into the empty table after that moment
+  END IF;
   EXECUTE format('SELECT to_jsonb(t) - ''area_m2'' FROM landdb.%I t WHERE id = $1', tbl) INTO state USING rid;
   FOR h IN SELECT op, old_values FROM landdb.history
            WHERE table_name = tbl AND row_id = rid AND changed_at > at ORDER BY id DESC LOOP

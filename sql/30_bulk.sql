@@ -4,7 +4,8 @@
 -- its unique constraints (unless another table's foreign key relies on them) and its foreign
 -- keys; landdb.bulk_index_on builds and checks them all again, in the same transaction. The
 -- checks are the same: a duplicate or a dangling reference fails the load at bulk_index_on, and
--- nothing is committed without them.
+-- nothing is committed without them. The load goes into the history as one row (op 'L', the id
+-- range of the rows), not one row per record.
 --
 -- What is dropped and how it is re-created is fixed here, when the rules are installed (from the
 -- catalog as the migrations left it), as literal DDL in landdb._bulk_objects(): nothing a caller
@@ -93,7 +94,6 @@ CREATE OR REPLACE FUNCTION landdb.bulk_index_off(tbl text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
   o record;
-  dropped boolean := false;
   wait text := current_setting('lock_timeout');
 BEGIN
   PERFORM landdb._require_data_table(tbl);
@@ -111,18 +111,18 @@ BEGIN
         PERFORM set_config('lock_timeout', '2s', true);
         EXECUTE o.drop_sql;
         PERFORM set_config('lock_timeout', wait, true);
-        dropped := true;
       EXCEPTION WHEN lock_not_available THEN
         NULL;
       END;
     ELSE
       EXECUTE o.drop_sql;
-      dropped := true;
     END IF;
   END LOOP;
-  RETURN dropped;
+  -- the load is recorded once, by bulk_index_on, instead of row by row
+  EXECUTE format('ALTER TABLE landdb.%I DISABLE TRIGGER history_i', tbl);
+  RETURN true;
 END $$;
-COMMENT ON FUNCTION landdb.bulk_index_off(text) IS '首次批量导入前暂停空表的索引、唯一约束和外键 | drop an empty table''s indexes, unique constraints and foreign keys before a bulk load';
+COMMENT ON FUNCTION landdb.bulk_index_off(text) IS '首次批量导入前暂停空表的索引、唯一约束、外键和逐行历史 | drop an empty table''s indexes, unique constraints and foreign keys, and pause its per-row history, before a bulk load';
 
 CREATE OR REPLACE FUNCTION landdb.bulk_index_on(tbl text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
@@ -140,8 +140,19 @@ BEGIN
       END IF;
     END IF;
   END LOOP;
+  IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = format('landdb.%I', tbl)::regclass
+             AND tgname = 'history_i' AND tgenabled = 'D') THEN
+    EXECUTE format('ALTER TABLE landdb.%I ENABLE TRIGGER history_i', tbl);
+    EXECUTE format($q$
+      INSERT INTO landdb.history (table_name, row_id, op, import_run_id, new_values)
+      SELECT %L, NULL, 'L', %s, jsonb_build_object('rows', count(*), 'first_id', min(id), 'last_id', max(id))
+      FROM landdb.%I HAVING count(*) > 0 $q$, tbl,
+      CASE WHEN EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = format('landdb.%I', tbl)::regclass
+                        AND attname = 'import_run_id' AND NOT attisdropped)
+           THEN 'min(import_run_id)' ELSE 'NULL::bigint' END, tbl);
+  END IF;
 END $$;
-COMMENT ON FUNCTION landdb.bulk_index_on(text) IS '批量导入后重建索引、唯一约束和外键 | rebuild a table''s indexes, unique constraints and foreign keys after a bulk load';
+COMMENT ON FUNCTION landdb.bulk_index_on(text) IS '批量导入后重建索引、唯一约束和外键，并记一条批量载入历史 | rebuild a table''s indexes, unique constraints and foreign keys after a bulk load, and record the load in the history once';
 
 -- Statistics for a table a large import has just filled in its own transaction: without them
 -- the planner takes it for empty and may loop over it row by row (the batch geometries of a

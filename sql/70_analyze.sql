@@ -45,7 +45,8 @@ BEGIN
     AND NOT txid_visible_in_snapshot(h.txid, since_snapshot)
     AND h.txid IS DISTINCT FROM since_txid;  -- the run's own transaction wrote these before it
 
-  need_full := EXISTS (SELECT 1 FROM _landdb_changes WHERE table_name IN ('setting', 'admin_area', 'dev_zone'));
+  need_full := EXISTS (SELECT 1 FROM _landdb_changes
+                       WHERE table_name IN ('setting', 'admin_area', 'dev_zone') OR op = 'L');  -- a bulk load
   IF need_full THEN
     RETURN;
   END IF;

@@ -292,6 +292,26 @@ def test_settings_or_townships_changed_make_a_full_run(small_county: Land) -> No
     assert _mode(land, land.analyze(date(2023, 12, 31)))["mode"] == "full"
 
 
+def test_a_bulk_load_into_an_empty_table_makes_a_full_run(small_county: Land) -> None:
+    land = small_county
+    patches = land.sql("SELECT patch_no, period, change_type, detected_date, geom FROM landdb.rs_patch")
+    land.sql("DELETE FROM landdb.rs_patch")
+    land.analyze(AS_OF)
+    before = land.sql("SELECT max(id) AS m FROM landdb.history")[0]["m"]
+    # what an initial import does: one history row for the whole load, not one per patch
+    land.sql("SELECT landdb.bulk_index_off('rs_patch')")
+    for p in patches:
+        land.sql("INSERT INTO landdb.rs_patch (patch_no, period, change_type, detected_date, geom) "
+                 "VALUES (%(patch_no)s, %(period)s, %(change_type)s, %(detected_date)s, %(geom)s)", p)
+    land.sql("SELECT landdb.bulk_index_on('rs_patch')")
+    assert land.sql("SELECT op, count(*) AS n FROM landdb.history WHERE table_name = 'rs_patch' AND id > %s "
+                    "GROUP BY op", (before,)) == [{"op": "L", "n": 1}]
+    r = land.analyze(AS_OF)
+    assert _mode(land, r)["mode"] == "full", "the rows of a bulk load have no history rows of their own"
+    assert land.sql("SELECT count(*) AS n FROM landdb.flag WHERE run_id = %s AND rule = 'used_before_supply'",
+                    (r,))[0]["n"] > 0
+
+
 # ======================================================================================= timing
 @pytest.mark.slow
 def test_synthetic_county_timing(land: Land, capsys: pytest.CaptureFixture) -> None:

@@ -152,9 +152,19 @@ def test_initial_load_builds_every_index_and_constraint_again(empty_db, tmp_path
     assert any("首次导入" in n for n in res.notes)
     with conn.cursor() as cur:
         assert _definitions(cur, "supply") == before
-        cur.execute("SELECT count(*), count(DISTINCT h.row_id), bool_and(h.import_run_id = %s) "
-                    "FROM landdb.history h WHERE h.table_name = 'supply' AND h.op = 'I'", (res.run_id,))
-        assert cur.fetchone() == (40, 40, True), "one history row per record, with its run"
+        cur.execute("SELECT h.op, h.row_id, h.import_run_id, h.new_values FROM landdb.history h "
+                    "WHERE h.table_name = 'supply'")
+        (op, row_id, run, values), = cur.fetchall()
+        cur.execute("SELECT min(id), max(id) FROM landdb.supply")
+        lo, hi = cur.fetchone()
+        assert (op, row_id, run) == ("L", None, res.run_id), "the load is one history row, with its run"
+        assert values == {"rows": 40, "first_id": lo, "last_id": hi}
+        cur.execute("SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'landdb.supply'::regclass "
+                    "AND tgname = 'history_i'")
+        assert cur.fetchone() == ("O",), "per-row history is on again for later edits"
+        cur.execute("SELECT landdb.row_as_of('supply', %s, now() - interval '1 hour'), "
+                    "landdb.row_as_of('supply', %s, now() + interval '1 hour') ->> 'dzjgh'", (lo, hi))
+        assert cur.fetchone() == (None, "4115282019B300039"), "before the load the rows did not exist"
         with pytest.raises(psycopg2.errors.UniqueViolation):
             cur.execute("INSERT INTO landdb.supply (supply_key, dzjgh) VALUES ('X1', '4115282019B300001')")
     conn.rollback()
