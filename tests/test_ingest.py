@@ -314,3 +314,13 @@ def test_a_ledger_is_read_in_chunks_with_excel_row_numbers(target, conn, tmp_pat
         cur.execute("SELECT dzjgh, price FROM landdb.supply WHERE dzjgh LIKE '4115282019B7%' ORDER BY 1")
         assert [float(p) for _k, p in cur.fetchall()] == [101, 102, 350.5 + 2, 104, 105]
     conn.rollback()
+
+
+def test_location_has_its_own_column(target, conn, tmp_path):
+    rows = [dict(r, 坐落=f"示范镇{i}号路北") for i, r in enumerate(supply_rows("4115282019B8", 2))]
+    shp = write_shp(tmp_path / "s.shp", rows, [prefixed(square(i * 200, 40_000)) for i in range(2)])
+    assert run_import(target, "supply", [shp]).status == "loaded"
+    with conn.cursor() as cur:
+        cur.execute("SELECT location, extra ? '坐落' FROM landdb.supply WHERE dzjgh LIKE '4115282019B8%' ORDER BY 1")
+        assert cur.fetchall() == [("示范镇0号路北", False), ("示范镇1号路北", False)]
+    conn.rollback()

@@ -110,7 +110,7 @@ _kind(Kind("supply", "supply", "土地供应", {
     "agreed_handover": ("agreed_handover", "date"), "agreed_start": ("agreed_start", "date"),
     "agreed_completion": ("agreed_completion", "date"), "plot_ratio": ("plot_ratio", "num"),
     "mortgagee": ("mortgagee", "text"), "township": ("township", "text"),
-    "village": ("village", "text"), "admin_code": ("admin_code", "text"),
+    "village": ("village", "text"), "location": ("location", "text"), "admin_code": ("admin_code", "text"),
     "reclaimed_date": ("reclaimed_date", "date"), "reclaim_doc": ("reclaim_doc", "text"),
 }, key=("supply_key",), geometry="optional"))
 
