@@ -33,14 +33,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION landdb.normalize_pzwh(text) IS '批准文号规范化（统一括号、全角转半角、去空格和“第”“号”） | normalise an approval number for matching';
 
--- Keys of a whose values differ in b: what an UPDATE changed.
-CREATE OR REPLACE FUNCTION landdb.jsonb_changed(a jsonb, b jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
-  FROM jsonb_each(a) AS e
-  WHERE (b -> e.key) IS DISTINCT FROM e.value
-$$;
-COMMENT ON FUNCTION landdb.jsonb_changed(jsonb, jsonb) IS '两条记录中变化的字段 | fields of a that differ in b';
+-- Gone: the history triggers compare the columns themselves (a quarter of the time).
+DROP FUNCTION IF EXISTS landdb.jsonb_changed(jsonb, jsonb);
 
 -- Two geometries are the same record shape when equal within 1 mm (vertex order and float noise
 -- between formats — 部标 TXT, shapefile, GeoPackage — are not changes).

@@ -27,6 +27,9 @@ DO $do$
 DECLARE
   t text;
   attrs text;      -- jsonb_build_object arguments of the non-geometry columns, prefix %1$s
+  same text;       -- per column: its name when old and new agree (the keys left out of a change)
+  cols_o text;     -- the columns as a row, old and new, to find rows that changed at all
+  cols_n text;
   has_geom boolean;
   has_run boolean;
   obj_o text;
@@ -34,8 +37,12 @@ DECLARE
 BEGIN
   FOR t IN SELECT landdb.tracked_tables() LOOP
     SELECT string_agg(format('%L, %%1$s.%I', a.attname, a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('CASE WHEN o.%I IS NOT DISTINCT FROM n.%I THEN %L END', a.attname, a.attname,
+                             a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('o.%I', a.attname), ', ' ORDER BY a.attnum),
+           string_agg(format('n.%I', a.attname), ', ' ORDER BY a.attnum),
            bool_or(a.attname = 'import_run_id')
-      INTO attrs, has_run
+      INTO attrs, same, cols_o, cols_n, has_run
     FROM pg_attribute a
     WHERE a.attrelid = format('landdb.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped
       AND a.attgenerated = '' AND a.attname <> 'geom';
@@ -58,19 +65,22 @@ BEGIN
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $b$
       BEGIN
         INSERT INTO landdb.history (table_name, row_id, op, import_run_id, old_values, new_values)
-        SELECT %L, d.id, 'U', d.run, landdb.jsonb_changed(d.oj, d.nj), landdb.jsonb_changed(d.nj, d.oj)
+        SELECT %L, d.id, 'U', d.run, d.oj - d.same, d.nj - d.same
         FROM (SELECT n.id, %s AS run,
                      %s%s AS oj,
-                     %s%s AS nj
-              FROM old_rows o JOIN new_rows n ON n.id = o.id) d
-        WHERE d.oj IS DISTINCT FROM d.nj;
+                     %s%s AS nj,
+                     array_remove(ARRAY[%s]::text[], NULL) AS same
+              FROM old_rows o JOIN new_rows n ON n.id = o.id
+              WHERE (%s) IS DISTINCT FROM (%s)) d;
         RETURN NULL;
       END $b$ $f$, 'history_u_' || t, t,
       CASE WHEN has_run THEN 'n.import_run_id' ELSE 'NULL::bigint' END,
       obj_o, CASE WHEN has_geom THEN ' || CASE WHEN o.geom IS DISTINCT FROM n.geom THEN '
         'jsonb_build_object(''geom'', encode(ST_AsEWKB(o.geom), ''hex'')) ELSE ''{}''::jsonb END' ELSE '' END,
       obj_n, CASE WHEN has_geom THEN ' || CASE WHEN o.geom IS DISTINCT FROM n.geom THEN '
-        'jsonb_build_object(''geom'', encode(ST_AsEWKB(n.geom), ''hex'')) ELSE ''{}''::jsonb END' ELSE '' END);
+        'jsonb_build_object(''geom'', encode(ST_AsEWKB(n.geom), ''hex'')) ELSE ''{}''::jsonb END' ELSE '' END,
+      same, cols_o || CASE WHEN has_geom THEN ', o.geom' ELSE '' END,
+      cols_n || CASE WHEN has_geom THEN ', n.geom' ELSE '' END);
 
     EXECUTE format($f$
       CREATE OR REPLACE FUNCTION landdb.%I() RETURNS trigger
