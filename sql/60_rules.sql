@@ -137,8 +137,14 @@ COMMENT ON FUNCTION landdb._batch_piece_geom(date, bigint, text, bigint[]) IS '�
 -- ids of the scope through its index. So a scoped call costs in proportion to its scope even when
 -- planned without the parameter values (inside a function), where "scope IS NULL OR id = ANY
 -- (scope)" would scan every row and search the array for each.
+-- (landdb._supply_state: the query, inlined into landdb._supply_date_flags, which may also ask for
+-- the supplies of ids lo (included) to hi (excluded; NULL: no bound); landdb.supply_state runs it
+-- without JIT for other callers)
 DROP FUNCTION IF EXISTS landdb.supply_state(date, bigint[]);
-CREATE FUNCTION landdb.supply_state(as_of date, scope bigint[] DEFAULT NULL)
+DROP FUNCTION IF EXISTS landdb._supply_state(date, bigint[]);
+DROP FUNCTION IF EXISTS landdb._supply_state(date, bigint[], bigint, bigint);
+CREATE FUNCTION landdb._supply_state(as_of date, scope bigint[] DEFAULT NULL, lo bigint DEFAULT NULL,
+                                     hi bigint DEFAULT NULL)
 RETURNS TABLE (
     supply_id bigint, supply_key text, dzjgh text, project_name text, land_user text, supply_method text,
     land_use text, price numeric, mortgagee text, township text, area_m2 double precision,
@@ -167,34 +173,60 @@ LANGUAGE sql STABLE AS $$
          dv.total_investment, dv.suspended_since,
          coalesce(dv.actual_start <= $1, false), coalesce(dv.actual_completion <= $1, false),
          ic.idle_cause, coalesce(dt.case_no, ic.case_no), dt.determined_date, dt.case_no IS NOT NULL
-  FROM (SELECT * FROM landdb.supply WHERE $2 IS NULL
-        UNION ALL SELECT * FROM landdb.supply WHERE id = ANY ($2)) s
+  FROM (SELECT * FROM landdb.supply WHERE $2 IS NULL AND $3 IS NULL
+        UNION ALL SELECT * FROM landdb.supply WHERE id = ANY ($2)
+        UNION ALL SELECT * FROM landdb.supply WHERE id >= $3 AND (id < $4 OR $4 IS NULL)) s
   LEFT JOIN (SELECT DISTINCT ON (a.supply_id) a.supply_id, a.agreed_start, a.agreement_no
-             FROM (SELECT * FROM landdb.supplementary_agreement WHERE $2 IS NULL
-                   UNION ALL SELECT * FROM landdb.supplementary_agreement WHERE supply_id = ANY ($2)) a
+             FROM (SELECT * FROM landdb.supplementary_agreement WHERE $2 IS NULL AND $3 IS NULL
+                   UNION ALL SELECT * FROM landdb.supplementary_agreement WHERE supply_id = ANY ($2)
+                   UNION ALL SELECT * FROM landdb.supplementary_agreement
+                             WHERE supply_id >= $3 AND (supply_id < $4 OR $4 IS NULL)) a
              WHERE a.agreement_date <= $1 AND a.agreed_start IS NOT NULL
              ORDER BY a.supply_id, a.agreement_date DESC, a.id DESC) sa ON sa.supply_id = s.id
   LEFT JOIN (SELECT DISTINCT ON (a.supply_id) a.supply_id, a.agreed_completion, a.agreement_no
-             FROM (SELECT * FROM landdb.supplementary_agreement WHERE $2 IS NULL
-                   UNION ALL SELECT * FROM landdb.supplementary_agreement WHERE supply_id = ANY ($2)) a
+             FROM (SELECT * FROM landdb.supplementary_agreement WHERE $2 IS NULL AND $3 IS NULL
+                   UNION ALL SELECT * FROM landdb.supplementary_agreement WHERE supply_id = ANY ($2)
+                   UNION ALL SELECT * FROM landdb.supplementary_agreement
+                             WHERE supply_id >= $3 AND (supply_id < $4 OR $4 IS NULL)) a
              WHERE a.agreement_date <= $1 AND a.agreed_completion IS NOT NULL
              ORDER BY a.supply_id, a.agreement_date DESC, a.id DESC) sc ON sc.supply_id = s.id
   LEFT JOIN (SELECT DISTINCT ON (d.supply_id) d.*
-             FROM (SELECT * FROM landdb.development WHERE $2 IS NULL
-                   UNION ALL SELECT * FROM landdb.development WHERE supply_id = ANY ($2)) d
+             FROM (SELECT * FROM landdb.development WHERE $2 IS NULL AND $3 IS NULL
+                   UNION ALL SELECT * FROM landdb.development WHERE supply_id = ANY ($2)
+                   UNION ALL SELECT * FROM landdb.development
+                             WHERE supply_id >= $3 AND (supply_id < $4 OR $4 IS NULL)) d
              WHERE d.observed_date <= $1
              ORDER BY d.supply_id, d.observed_date DESC, d.id DESC) dv ON dv.supply_id = s.id
   LEFT JOIN (SELECT DISTINCT ON (c.supply_id) c.supply_id, c.idle_cause, c.case_no
-             FROM (SELECT * FROM landdb.idle_case WHERE $2 IS NULL
-                   UNION ALL SELECT * FROM landdb.idle_case WHERE supply_id = ANY ($2)) c
+             FROM (SELECT * FROM landdb.idle_case WHERE $2 IS NULL AND $3 IS NULL
+                   UNION ALL SELECT * FROM landdb.idle_case WHERE supply_id = ANY ($2)
+                   UNION ALL SELECT * FROM landdb.idle_case
+                             WHERE supply_id >= $3 AND (supply_id < $4 OR $4 IS NULL)) c
              WHERE coalesce(c.determined_date, c.notice_date, $1) <= $1
              ORDER BY c.supply_id, coalesce(c.determined_date, c.notice_date) DESC NULLS LAST, c.id DESC) ic
          ON ic.supply_id = s.id
   LEFT JOIN (SELECT DISTINCT ON (c.supply_id) c.supply_id, c.case_no, c.determined_date
-             FROM (SELECT * FROM landdb.idle_case WHERE $2 IS NULL
-                   UNION ALL SELECT * FROM landdb.idle_case WHERE supply_id = ANY ($2)) c
+             FROM (SELECT * FROM landdb.idle_case WHERE $2 IS NULL AND $3 IS NULL
+                   UNION ALL SELECT * FROM landdb.idle_case WHERE supply_id = ANY ($2)
+                   UNION ALL SELECT * FROM landdb.idle_case
+                             WHERE supply_id >= $3 AND (supply_id < $4 OR $4 IS NULL)) c
              WHERE c.determined_date <= $1
              ORDER BY c.supply_id, c.determined_date DESC, c.id DESC) dt ON dt.supply_id = s.id
+$$;
+COMMENT ON FUNCTION landdb._supply_state(date, bigint[], bigint, bigint) IS '供地在基准日的状态（内部） | state of each supply as of a date (internal)';
+
+CREATE FUNCTION landdb.supply_state(as_of date, scope bigint[] DEFAULT NULL)
+RETURNS TABLE (
+    supply_id bigint, supply_key text, dzjgh text, project_name text, land_user text, supply_method text,
+    land_use text, price numeric, mortgagee text, township text, area_m2 double precision,
+    area_ha double precision, geom geometry, contract_date date, in_force boolean,
+    agreed_start date, start_source text, agreed_completion date, completion_source text,
+    contract_start date, contract_completion date,
+    observed_date date, actual_start date, actual_completion date, developed_area numeric,
+    invested numeric, total_investment numeric, suspended_since date, started boolean, completed boolean,
+    idle_cause text, case_no text, determined_date date, determined boolean)
+LANGUAGE sql STABLE AS $$
+  SELECT * FROM landdb._supply_state($1, $2)
 $$;
 COMMENT ON FUNCTION landdb.supply_state(date, bigint[]) IS '供地在基准日的状态（有效约定开竣工日期、最新巡查记录、闲置认定） | state of each supply as of a date';
 
@@ -605,7 +637,8 @@ COMMENT ON FUNCTION landdb.rule_disposal_overdue(date, bigint, bigint[], bigint[
 
 -- ================================================================ supply rules
 -- The seven date rules on supplies (开竣工提醒, 逾期, 闲置土地) share one pass over the supplies:
--- landdb._supply_date_flags computes those named in `rules`; each rule_<id> function reads its own.
+-- landdb._supply_date_flags computes those named in `rules` (of the supplies of a scope, or of ids
+-- lo to hi, or all); each rule_<id> function reads its own.
 --   start_due / completion_due: the agreed date in force falls within the next due_days days and
 --     has not happened;
 --   start_overdue / completion_overdue: it has passed, has not happened, and a full idle period
@@ -618,7 +651,9 @@ COMMENT ON FUNCTION landdb.rule_disposal_overdue(date, bigint, bigint[], bigint[
 --     area under idle_developed_share of the supply area or investment under idle_invested_share
 --     of the total, and suspended for idle_suspended_years full years.
 DROP FUNCTION IF EXISTS landdb._supply_date_flags(date, bigint[], text[]);
-CREATE FUNCTION landdb._supply_date_flags(as_of date, supply_scope bigint[] DEFAULT NULL, rules text[] DEFAULT NULL)
+DROP FUNCTION IF EXISTS landdb._supply_date_flags(date, bigint[], text[], bigint, bigint);
+CREATE FUNCTION landdb._supply_date_flags(as_of date, supply_scope bigint[] DEFAULT NULL, rules text[] DEFAULT NULL,
+                                          lo bigint DEFAULT NULL, hi bigint DEFAULT NULL)
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
 LANGUAGE sql STABLE AS $$
@@ -642,7 +677,7 @@ LANGUAGE sql STABLE AS $$
                 THEN s.developed_area::double precision / s.area_ha END AS dev,
            CASE WHEN s.invested IS NOT NULL AND s.total_investment > 0
                 THEN (s.invested / s.total_investment)::double precision END AS inv
-    FROM cfg, landdb.supply_state($1, $2) s
+    FROM cfg, landdb._supply_state($1, $2, $4, $5) s
     WHERE s.in_force
       AND (s.agreed_start IS NOT NULL OR s.agreed_completion IS NOT NULL OR s.suspended_since IS NOT NULL)
   ),
@@ -753,7 +788,7 @@ LANGUAGE sql STABLE AS $$
          '{}'::bigint[], ARRAY[s.supply_id]
   FROM f JOIN s ON s.supply_id = f.supply_id
 $$;
-COMMENT ON FUNCTION landdb._supply_date_flags(date, bigint[], text[]) IS '供地日期类规则（开竣工提醒、逾期、闲置土地，一次计算；内部） | the date rules on supplies in one pass (internal)';
+COMMENT ON FUNCTION landdb._supply_date_flags(date, bigint[], text[], bigint, bigint) IS '供地日期类规则（开竣工提醒、逾期、闲置土地，一次计算；内部） | the date rules on supplies in one pass (internal)';
 
 -- The seven date rules, each its own function over the one pass of landdb._supply_date_flags.
 DO $do$
@@ -790,6 +825,49 @@ END $do$;
 -- ST_Covers of each batch grown by r (bevelled: never beyond the true buffer) over the supplies in
 -- it. GEOS predicates may raise TopologyException on nearly coincident edges: then every supply
 -- takes the overlay. A scoped call takes the overlay for the supplies of its scope.
+-- landdb._outside_candidates: the supplies of new land in force the test leaves to the overlay (a
+-- set-returning function: its query may run in parallel, where a SELECT INTO never does).
+DROP FUNCTION IF EXISTS landdb._outside_candidates(date, double precision, text[]);
+CREATE FUNCTION landdb._outside_candidates(d date, w double precision, src text[])
+RETURNS TABLE (id bigint)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+  RETURN QUERY
+    SELECT s.id
+    FROM landdb.supply s
+    WHERE s.geom IS NOT NULL AND landdb.in_force(s.contract_date, s.reclaimed_date, d)
+      AND landdb.method_in(s.land_source, src)
+      AND s.id NOT IN (
+        SELECT t.id
+        -- (each batch grown once, a function in FROM; the supplies in it follow one another, so
+        -- that PostGIS prepares the grown batch once)
+        FROM landdb.approval_batch b
+        CROSS JOIN LATERAL ST_Buffer(b.geom, 0.4 * w, 'join=bevel') AS g(grown)
+        JOIN landdb.supply t ON t.geom && g.grown AND ST_Covers(g.grown, t.geom)
+             -- it meets the batch: surely when larger than the margin grown around the batch
+             AND (t.area_m2 > 1.000001 * (ST_Area(g.grown) - ST_Area(b.geom)) + 1e-6
+                  OR ST_Intersects(b.geom, t.geom))
+        WHERE b.geom IS NOT NULL AND coalesce(b.approval_date <= d, true)
+          AND landdb.in_force(t.contract_date, t.reclaimed_date, d) AND landdb.method_in(t.land_source, src));
+END $$;
+COMMENT ON FUNCTION landdb._outside_candidates(date, double precision, text[]) IS '新增建设用地供地中需叠加检查者（内部） | supplies the outside-approval rule must overlay (internal)';
+
+-- What of a supply lies outside the batches it touches (their ids; the sliver filter carries the
+-- tolerance: a supply offset by less than the sliver width from its batch leaves nothing but
+-- slivers outside). (A function, called in FROM: a worker of a parallel scan can run it, where a
+-- lateral subquery would run in the leader.)
+DROP FUNCTION IF EXISTS landdb._outside_part(geometry, date, double precision, double precision);
+CREATE FUNCTION landdb._outside_part(sgeom geometry, as_of date, w double precision, min_m2 double precision,
+                                     OUT ids bigint[], OUT outside geometry)
+LANGUAGE sql STABLE PARALLEL SAFE COST 100000 AS $$
+  SELECT c.ids, CASE WHEN c.ids IS NULL THEN $1 ELSE landdb.drop_slivers(ST_Difference($1, c.g), $3, $4) END
+  FROM (SELECT array_agg(b.id ORDER BY b.id) AS ids, landdb._union(array_agg(b.geom ORDER BY b.id)) AS g
+        FROM landdb.approval_batch b
+        WHERE b.geom && $1 AND ST_Intersects(b.geom, $1) AND coalesce(b.approval_date <= $2, true)) c
+$$;
+COMMENT ON FUNCTION landdb._outside_part(geometry, date, double precision, double precision) IS '供地位于所交批次之外的部分（内部） | part of a supply outside the batches it touches (internal)';
+
 DROP FUNCTION IF EXISTS landdb.rule_supply_outside_approval(date, bigint, bigint[], bigint[]);
 CREATE FUNCTION landdb.rule_supply_outside_approval(as_of date, run_id bigint DEFAULT NULL,
     batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
@@ -807,22 +885,8 @@ DECLARE
 BEGIN
   IF need IS NULL AND w > 0 THEN
     BEGIN
-      SELECT coalesce(array_agg(s.id), '{}') INTO need
-      FROM landdb.supply s
-      WHERE s.geom IS NOT NULL AND landdb.in_force(s.contract_date, s.reclaimed_date, d)
-        AND landdb.method_in(s.land_source, src)
-        AND s.id NOT IN (
-          SELECT t.id
-          -- (each batch grown once, a function in FROM; the supplies in it follow one another, so
-          -- that PostGIS prepares the grown batch once)
-          FROM landdb.approval_batch b
-          CROSS JOIN LATERAL ST_Buffer(b.geom, 0.4 * w, 'join=bevel') AS g(grown)
-          JOIN landdb.supply t ON t.geom && g.grown AND ST_Covers(g.grown, t.geom)
-               -- it meets the batch: surely when larger than the margin grown around the batch
-               AND (t.area_m2 > 1.000001 * (ST_Area(g.grown) - ST_Area(b.geom)) + 1e-6
-                    OR ST_Intersects(b.geom, t.geom))
-          WHERE b.geom IS NOT NULL AND coalesce(b.approval_date <= d, true)
-            AND landdb.in_force(t.contract_date, t.reclaimed_date, d) AND landdb.method_in(t.land_source, src));
+      -- (a set-returning plpgsql function: its query may run in parallel, a SELECT INTO never does)
+      need := ARRAY(SELECT c.id FROM landdb._outside_candidates(d, w, src) c);
     EXCEPTION WHEN OTHERS THEN
       need := NULL;
     END;
@@ -830,26 +894,17 @@ BEGIN
 
   RETURN QUERY
   WITH
-  -- supplies of new land in force that no single batch holds whole (a cheap test first)
-  cand AS MATERIALIZED (
-    SELECT s.* FROM landdb.supply s
+  -- supplies of new land in force that no single batch holds whole (a cheap test first), and what
+  -- lies outside the batches they touch (one scan, so that the overlays may run in parallel)
+  s AS MATERIALIZED (
+    SELECT s.id, s.supply_key, s.dzjgh, s.project_name, s.land_user, s.land_source, s.contract_date, s.area_m2,
+           s.township, s.geom, c.ids, c.outside
+    FROM landdb.supply s
+    CROSS JOIN LATERAL landdb._outside_part(s.geom, d, w, min_m2) c
     WHERE s.geom IS NOT NULL AND (need IS NULL OR s.id = ANY (need))
       AND landdb.in_force(s.contract_date, s.reclaimed_date, d) AND landdb.method_in(s.land_source, src)
       AND NOT EXISTS (SELECT 1 FROM landdb.approval_batch b
                       WHERE b.geom && s.geom AND ST_CoveredBy(s.geom, b.geom) AND coalesce(b.approval_date <= d, true))
-  ),
-  s AS MATERIALIZED (
-    SELECT s.*, c.ids,
-           -- (the sliver filter carries the tolerance here: a supply offset by less than the sliver
-           -- width from its batch leaves nothing but slivers outside)
-           CASE WHEN c.ids IS NULL THEN s.geom
-                ELSE landdb.drop_slivers(ST_Difference(s.geom, c.g), w, min_m2) END AS outside
-    FROM cand s
-    -- the batches it touches
-    CROSS JOIN LATERAL (
-      SELECT array_agg(b.id ORDER BY b.id) AS ids, landdb._union(array_agg(b.geom ORDER BY b.id)) AS g
-      FROM landdb.approval_batch b
-      WHERE b.geom && s.geom AND ST_Intersects(b.geom, s.geom) AND coalesce(b.approval_date <= d, true)) c
   )
   SELECT 'supply_outside_approval', s.supply_key, '低', ST_Area(s.outside),
          CASE WHEN s.ids IS NULL THEN format('新增建设用地供地（%s）完全不在任何批次范围内，%s平方米', s.land_source,
@@ -884,33 +939,40 @@ BEGIN
   RETURN QUERY
   WITH
   -- pairs straight from the table (a CTE would lose the spatial index); neighbours that only
-  -- share an edge are left out by their bounding boxes (landdb._may_overlap)
-  pairs AS (
-    SELECT a.id AS i, b.id AS j
+  -- share an edge are left out by their bounding boxes (landdb._may_overlap). Without a scope the
+  -- overlap is computed in the scan of the pairs, which may run in parallel, and carries what the
+  -- flag shows of both supplies.
+  o AS MATERIALIZED (
+    SELECT a.id AS i, b.id AS j, landdb.drop_slivers(ST_Intersection(a.geom, b.geom), w, min_m2) AS g,
+           a.supply_key AS a_key, a.land_user AS a_user, a.contract_date AS a_date, a.supply_method AS a_method,
+           a.township AS a_township,
+           b.supply_key AS b_key, b.land_user AS b_user, b.contract_date AS b_date, b.supply_method AS b_method
     FROM landdb.supply a JOIN landdb.supply b ON a.id < b.id AND a.geom && b.geom
     WHERE supply_scope IS NULL AND landdb.in_force(a.contract_date, a.reclaimed_date, d)
       AND landdb.in_force(b.contract_date, b.reclaimed_date, d) AND landdb._may_overlap(a.geom, b.geom, w, tol)
-    UNION
-    SELECT least(a.id, b.id), greatest(a.id, b.id)
-    FROM landdb.supply a JOIN landdb.supply b ON a.id <> b.id AND a.geom && b.geom
-    WHERE a.id = ANY (supply_scope) AND landdb.in_force(a.contract_date, a.reclaimed_date, d)
-      AND landdb.in_force(b.contract_date, b.reclaimed_date, d) AND landdb._may_overlap(a.geom, b.geom, w, tol)
-  ),
-  o AS MATERIALIZED (
-    SELECT p.i, p.j, landdb.drop_slivers(ST_Intersection(a.geom, b.geom), w, min_m2) AS g
-    FROM pairs p JOIN landdb.supply a ON a.id = p.i JOIN landdb.supply b ON b.id = p.j
+    UNION ALL
+    SELECT a.id, b.id, landdb.drop_slivers(ST_Intersection(a.geom, b.geom), w, min_m2),
+           a.supply_key, a.land_user, a.contract_date, a.supply_method, a.township,
+           b.supply_key, b.land_user, b.contract_date, b.supply_method
+    FROM (SELECT DISTINCT least(a.id, b.id) AS i, greatest(a.id, b.id) AS j
+          FROM landdb.supply a JOIN landdb.supply b ON a.id <> b.id AND a.geom && b.geom
+          WHERE a.id = ANY (supply_scope) AND landdb.in_force(a.contract_date, a.reclaimed_date, d)
+            AND landdb.in_force(b.contract_date, b.reclaimed_date, d)
+            AND landdb._may_overlap(a.geom, b.geom, w, tol)) p
+    JOIN landdb.supply a ON a.id = p.i JOIN landdb.supply b ON b.id = p.j
   )
-  SELECT 'supply_overlap', least(a.supply_key, b.supply_key) || ' | ' || greatest(a.supply_key, b.supply_key), '低',
+  SELECT 'supply_overlap', least(o.a_key, o.b_key) || ' | ' || greatest(o.a_key, o.b_key), '低',
          ST_Area(o.g),
-         format('有效供地%s（%s）与%s（%s）重叠%s平方米', a.supply_key, coalesce(a.land_user, '—'), b.supply_key,
-                coalesce(b.land_user, '—'), landdb._n(ST_Area(o.g), 1)),
+         format('有效供地%s（%s）与%s（%s）重叠%s平方米', o.a_key, coalesce(o.a_user, '—'), o.b_key,
+                coalesce(o.b_user, '—'), landdb._n(ST_Area(o.g), 1)),
          jsonb_build_object('supplies', jsonb_build_array(
-             jsonb_build_object('supply_key', a.supply_key, 'land_user', a.land_user, 'contract_date', a.contract_date,
-                                'supply_method', a.supply_method),
-             jsonb_build_object('supply_key', b.supply_key, 'land_user', b.land_user, 'contract_date', b.contract_date,
-                                'supply_method', b.supply_method)), 'overlap_m2', ST_Area(o.g)),
-         coalesce(nullif(a.township, ''), landdb.township_at(o.g)), landdb._flag_geom(o.g), '{}'::bigint[], ARRAY[a.id, b.id]
-  FROM o JOIN landdb.supply a ON a.id = o.i JOIN landdb.supply b ON b.id = o.j
+             jsonb_build_object('supply_key', o.a_key, 'land_user', o.a_user, 'contract_date', o.a_date,
+                                'supply_method', o.a_method),
+             jsonb_build_object('supply_key', o.b_key, 'land_user', o.b_user, 'contract_date', o.b_date,
+                                'supply_method', o.b_method)), 'overlap_m2', ST_Area(o.g)),
+         coalesce(nullif(o.a_township, ''), landdb.township_at(o.g)), landdb._flag_geom(o.g), '{}'::bigint[],
+         ARRAY[o.i, o.j]
+  FROM o
   WHERE o.g IS NOT NULL AND ST_Area(o.g) >= tol;
 END $$;
 COMMENT ON FUNCTION landdb.rule_supply_overlap(date, bigint, bigint[], bigint[]) IS '规则：供地宗地重叠 | rule supply_overlap';

@@ -106,6 +106,66 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb._affected(bigint, txid_snapshot, bigint, double precision) IS '上次分析后受修改影响的批次和供地（内部） | batches and supplies changes since a run can affect (internal)';
 
+-- For each remainder piece of a batch: the township and development zone holding it, and the piece
+-- made valid (overlay output is valid; the guard keeps one odd input from failing the whole run).
+-- Empty pieces, which are not stored, get NULLs.
+CREATE OR REPLACE FUNCTION landdb._piece_places(gs geometry[],
+    OUT townships text[], OUT zones text[], OUT geoms geometry[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+  g geometry;
+BEGIN
+  townships := '{}';
+  zones := '{}';
+  geoms := '{}';
+  FOREACH g IN ARRAY coalesce(gs, '{}') LOOP
+    IF ST_IsEmpty(g) THEN
+      townships := townships || NULL::text;
+      zones := zones || NULL::text;
+      geoms := geoms || NULL::geometry;
+    ELSE
+      townships := townships || landdb.township_at(g);
+      zones := zones || landdb.zone_at(g);
+      geoms := geoms || CASE WHEN ST_IsValid(g) THEN g ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) END;
+    END IF;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION landdb._piece_places(geometry[]) IS '图斑所在乡镇、开发区及有效图形（内部） | township, zone and valid geometry of each piece (internal)';
+
+-- The flags of a batch rule for one chunk of the batches of a run: those from id `first` up to the
+-- next of `leaders` (the first ids of the chunks). analyze computes the rules whose subjects are
+-- independent of one another chunk by chunk, in the workers of a parallel scan.
+DROP FUNCTION IF EXISTS landdb._rule_chunk(text, date, bigint, bigint[], bigint);
+CREATE FUNCTION landdb._rule_chunk(rule_name text, as_of date, run bigint, leaders bigint[], first bigint)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1000 AS $$
+DECLARE
+  upto bigint := (SELECT min(x) FROM unnest(leaders) x WHERE x > first);
+  ids bigint[];
+BEGIN
+  ids := ARRAY(SELECT a.batch_id FROM landdb.analysis_batch a
+               WHERE a.run_id = run AND a.batch_id >= first AND (upto IS NULL OR a.batch_id < upto)
+               ORDER BY a.batch_id);
+  RETURN QUERY EXECUTE format('SELECT * FROM landdb.%I($1, $2, $3)', 'rule_' || rule_name) USING as_of, run, ids;
+END $$;
+COMMENT ON FUNCTION landdb._rule_chunk(text, date, bigint, bigint[], bigint) IS '一组批次的规则结果（内部） | flags of a batch rule for a chunk of batches (internal)';
+
+-- The seven date rules for chunk k of the supplies: ids from leaders[k] up to leaders[k + 1].
+-- (EXECUTE: planned for the bounds given, which a generic plan would scan to the last id from.)
+DROP FUNCTION IF EXISTS landdb._date_chunk(date, text[], bigint[], integer);
+CREATE FUNCTION landdb._date_chunk(as_of date, rules text[], leaders bigint[], k integer)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1000 AS $$
+BEGIN
+  IF k BETWEEN 1 AND cardinality(leaders) THEN
+    RETURN QUERY EXECUTE 'SELECT * FROM landdb._supply_date_flags($1, NULL, $2, $3, $4)'
+      USING as_of, rules, CASE WHEN k = 1 THEN -9223372036854775808 ELSE leaders[k] END, leaders[k + 1];
+  END IF;
+END $$;
+COMMENT ON FUNCTION landdb._date_chunk(date, text[], bigint[], integer) IS '一组供地的日期类规则结果（内部） | the date rules for a chunk of supplies (internal)';
+
 -- ---------------------------------------------------------------- the run
 DROP FUNCTION IF EXISTS landdb.analyze(date, boolean);
 CREATE FUNCTION landdb.analyze(as_of date, "full" boolean DEFAULT false) RETURNS bigint
@@ -136,6 +196,15 @@ DECLARE
   timings jsonb := '{}';
   date_rules text[] := ARRAY['start_due', 'completion_due', 'start_overdue', 'completion_overdue',
                              'idle_not_started', 'idle_reclaim', 'idle_stalled'];
+  -- batch rules whose flags of a batch depend on that batch only (its figures, pieces, records):
+  -- a full run computes them chunk by chunk of batches, in parallel (landdb._rule_chunk)
+  chunk_rules text[] := ARRAY['unsupplied_over_3y', 'unacquired', 'acquired_unsupplied_over_2y',
+                              'withdrawal_candidate'];
+  leaders bigint[];
+  supply_leaders bigint[];
+  n_supplies bigint;  -- supplies in a chunk
+  cost_setup text := current_setting('parallel_setup_cost');
+  cost_tuple text := current_setting('parallel_tuple_cost');
   t1 timestamptz;
 BEGIN
   IF d IS NULL THEN
@@ -198,8 +267,11 @@ BEGIN
   IF to_regclass('pg_temp._landdb_overlay') IS NOT NULL THEN
     DROP TABLE pg_temp._landdb_overlay;
   END IF;
+  -- (the townships, zones and valid geometries of the pieces too, in the same parallel scan)
   CREATE TEMP TABLE _landdb_overlay ON COMMIT DROP AS
-    SELECT * FROM landdb._overlay(d, ab, snap, width, min_area);
+    SELECT o.*, pp.townships AS piece_township, pp.zones AS piece_zone, pp.geoms AS piece_valid
+    FROM landdb._overlay(d, ab, snap, width, min_area) o
+    CROSS JOIN LATERAL landdb._piece_places(o.piece_geom) pp;
   INSERT INTO landdb.analysis_batch (
       run_id, batch_id, pzwh, pzwh_key, approval_date, township, zone_code, approved_m2, supplied_m2,
       withdrawn_m2, unsupplied_m2, unacquired_m2, acquired_unsupplied_m2, supply_rate, recorded_supplied_m2,
@@ -209,11 +281,11 @@ BEGIN
          o.recorded_supplied_m2, o.recorded_supply_rate, o.nogeom_supplied_m2, o.nogeom_withdrawn_m2
   FROM _landdb_overlay o;
   GET DIAGNOSTICS n_new = ROW_COUNT;
-  -- (overlay output is valid; the guard keeps one odd input from failing the whole run)
   INSERT INTO landdb.analysis_piece (run_id, batch_id, piece_no, status, township, zone_code, geom)
-  SELECT run, o.batch_id, pc.n, pc.st, coalesce(landdb.township_at(pc.g), o.township), landdb.zone_at(pc.g),
-         CASE WHEN ST_IsValid(pc.g) THEN pc.g ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(pc.g), 3)) END
-  FROM _landdb_overlay o CROSS JOIN LATERAL unnest(o.piece_status, o.piece_geom) WITH ORDINALITY AS pc(st, g, n)
+  SELECT run, o.batch_id, pc.n, pc.st, coalesce(pc.twp, o.township), pc.zone, pc.valid
+  FROM _landdb_overlay o
+  CROSS JOIN LATERAL unnest(o.piece_status, o.piece_geom, o.piece_township, o.piece_zone, o.piece_valid)
+                     WITH ORDINALITY AS pc(st, g, twp, zone, valid, n)
   WHERE NOT ST_IsEmpty(pc.g)
   ORDER BY o.batch_id, pc.n;
   DROP TABLE pg_temp._landdb_overlay;
@@ -243,6 +315,22 @@ BEGIN
   timings := timings || jsonb_build_object('copy', round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
   -- flags: first the seven date rules on supplies, computed in one pass (landdb._supply_date_flags)
   t1 := clock_timestamp();
+  IF run_mode = 'full' THEN
+    -- a full run computes rules whose subjects are independent of one another chunk by chunk, in the
+    -- workers of a parallel scan of the run's batches: the first ids of the chunks, about 32 of them
+    -- (at least 100 batches each), and of as many chunks of the supplies
+    SELECT count(*) INTO n_batches FROM landdb.analysis_batch a WHERE a.run_id = run;
+    leaders := ARRAY(SELECT x.batch_id
+                     FROM (SELECT a.batch_id, row_number() OVER (ORDER BY a.batch_id) AS n
+                           FROM landdb.analysis_batch a WHERE a.run_id = run) x
+                     WHERE (x.n - 1) % greatest(100, ceil(n_batches / 32.0)::integer) = 0
+                     ORDER BY x.batch_id);
+    SELECT ceil(count(*) / greatest(cardinality(leaders), 1)::numeric) INTO n_supplies FROM landdb.supply;
+    supply_leaders := ARRAY(SELECT x.id
+                            FROM (SELECT s.id, row_number() OVER (ORDER BY s.id) AS n FROM landdb.supply s) x
+                            WHERE (x.n - 1) % greatest(n_supplies, 1) = 0
+                            ORDER BY x.id);
+  END IF;
   IF run_mode = 'incremental' THEN
     INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
                              batch_ids, supply_ids)
@@ -252,9 +340,27 @@ BEGIN
     WHERE f.run_id = prev.id AND f.rule = ANY (date_rules)
       AND f.id NOT IN (SELECT h.id FROM _landdb_hit h WHERE h.via = 's');
   END IF;
-  INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
-                           batch_ids, supply_ids)
-  SELECT run, f.* FROM landdb._supply_date_flags(d, sa, date_rules) f;
+  IF run_mode = 'full' AND cardinality(leaders) > 1 THEN
+    IF to_regclass('pg_temp._landdb_rule_flags') IS NOT NULL THEN
+      DROP TABLE pg_temp._landdb_rule_flags;
+    END IF;
+    -- (the work is in the function, whose cost the planner does not see: a parallel scan of the
+    -- run's batches at no cost, and no index, which would find the few leaders at once: "+ 0")
+    PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true);
+    CREATE TEMP TABLE _landdb_rule_flags ON COMMIT DROP AS
+      SELECT f.* FROM landdb.analysis_batch a
+      CROSS JOIN LATERAL landdb._date_chunk(d, date_rules, supply_leaders, array_position(leaders, a.batch_id)) f
+      WHERE a.run_id + 0 = run AND a.batch_id + 0 = ANY (leaders);
+    PERFORM set_config('parallel_setup_cost', cost_setup, true), set_config('parallel_tuple_cost', cost_tuple, true);
+    INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                             batch_ids, supply_ids)
+    SELECT run, f.* FROM _landdb_rule_flags f;
+    DROP TABLE pg_temp._landdb_rule_flags;
+  ELSE
+    INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                             batch_ids, supply_ids)
+    SELECT run, f.* FROM landdb._supply_date_flags(d, sa, date_rules) f;
+  END IF;
   timings := timings || jsonb_build_object('supply_date_rules',
                                            round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
   -- then the others, rule by rule
@@ -289,6 +395,20 @@ BEGIN
       WHERE f.run_id = prev.id AND f.rule = r.rule
         AND f.id NOT IN (SELECT h.id FROM _landdb_hit h WHERE h.rule = r.rule AND strpos(vias, h.via) > 0)
         AND f.subject NOT IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = run AND n.rule = r.rule);
+    ELSIF run_mode = 'full' AND r.rule = ANY (chunk_rules) AND cardinality(leaders) > 1 THEN
+      IF to_regclass('pg_temp._landdb_rule_flags') IS NOT NULL THEN
+        DROP TABLE pg_temp._landdb_rule_flags;
+      END IF;
+      PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true);
+      CREATE TEMP TABLE _landdb_rule_flags ON COMMIT DROP AS
+        SELECT f.* FROM landdb.analysis_batch a
+        CROSS JOIN LATERAL landdb._rule_chunk(r.rule, d, run, leaders, a.batch_id) f
+        WHERE a.run_id + 0 = run AND a.batch_id + 0 = ANY (leaders);
+      PERFORM set_config('parallel_setup_cost', cost_setup, true), set_config('parallel_tuple_cost', cost_tuple, true);
+      INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                               batch_ids, supply_ids)
+      SELECT run, f.* FROM _landdb_rule_flags f;
+      DROP TABLE pg_temp._landdb_rule_flags;
     ELSE
       EXECUTE format('INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, '
                      'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1)',
