@@ -166,6 +166,33 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb._date_chunk(date, text[], bigint[], integer) IS '一组供地的日期类规则结果（内部） | the date rules for a chunk of supplies (internal)';
 
+-- Insert into landdb.flag the flags of a run computed chunk by chunk in the workers of a parallel
+-- scan: one row per chunk (the run's batches that lead one: `leaders`), `chunk_call` the
+-- set-returning call that gives that chunk's flags, in terms of a.batch_id. (The work is in that
+-- function, whose cost the planner does not see: the scan is made parallel at no cost, and without
+-- an index, which would find the few leaders at once: "+ 0".)
+DROP FUNCTION IF EXISTS landdb._insert_chunked_flags(bigint, bigint[], text);
+CREATE FUNCTION landdb._insert_chunked_flags(run bigint, leaders bigint[], chunk_call text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  cost_setup text := current_setting('parallel_setup_cost');
+  cost_tuple text := current_setting('parallel_tuple_cost');
+BEGIN
+  IF to_regclass('pg_temp._landdb_rule_flags') IS NOT NULL THEN
+    DROP TABLE pg_temp._landdb_rule_flags;
+  END IF;
+  PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true);
+  EXECUTE format('CREATE TEMP TABLE _landdb_rule_flags ON COMMIT DROP AS '
+                 'SELECT f.* FROM landdb.analysis_batch a CROSS JOIN LATERAL %s f '
+                 'WHERE a.run_id + 0 = %s AND a.batch_id + 0 = ANY (%L::bigint[])', chunk_call, run, leaders);
+  PERFORM set_config('parallel_setup_cost', cost_setup, true), set_config('parallel_tuple_cost', cost_tuple, true);
+  INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                           batch_ids, supply_ids)
+  SELECT run, f.* FROM _landdb_rule_flags f;
+  DROP TABLE pg_temp._landdb_rule_flags;
+END $$;
+COMMENT ON FUNCTION landdb._insert_chunked_flags(bigint, bigint[], text) IS '分组并行计算并写入规则结果（内部） | insert flags computed chunk by chunk in parallel (internal)';
+
 -- ---------------------------------------------------------------- the run
 DROP FUNCTION IF EXISTS landdb.analyze(date, boolean);
 CREATE FUNCTION landdb.analyze(as_of date, "full" boolean DEFAULT false) RETURNS bigint
@@ -203,8 +230,6 @@ DECLARE
   leaders bigint[];
   supply_leaders bigint[];
   n_supplies bigint;  -- supplies in a chunk
-  cost_setup text := current_setting('parallel_setup_cost');
-  cost_tuple text := current_setting('parallel_tuple_cost');
   t1 timestamptz;
 BEGIN
   IF d IS NULL THEN
@@ -341,21 +366,9 @@ BEGIN
       AND f.id NOT IN (SELECT h.id FROM _landdb_hit h WHERE h.via = 's');
   END IF;
   IF run_mode = 'full' AND cardinality(leaders) > 1 THEN
-    IF to_regclass('pg_temp._landdb_rule_flags') IS NOT NULL THEN
-      DROP TABLE pg_temp._landdb_rule_flags;
-    END IF;
-    -- (the work is in the function, whose cost the planner does not see: a parallel scan of the
-    -- run's batches at no cost, and no index, which would find the few leaders at once: "+ 0")
-    PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true);
-    CREATE TEMP TABLE _landdb_rule_flags ON COMMIT DROP AS
-      SELECT f.* FROM landdb.analysis_batch a
-      CROSS JOIN LATERAL landdb._date_chunk(d, date_rules, supply_leaders, array_position(leaders, a.batch_id)) f
-      WHERE a.run_id + 0 = run AND a.batch_id + 0 = ANY (leaders);
-    PERFORM set_config('parallel_setup_cost', cost_setup, true), set_config('parallel_tuple_cost', cost_tuple, true);
-    INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
-                             batch_ids, supply_ids)
-    SELECT run, f.* FROM _landdb_rule_flags f;
-    DROP TABLE pg_temp._landdb_rule_flags;
+    PERFORM landdb._insert_chunked_flags(run, leaders, format(
+      'landdb._date_chunk(%L::date, %L::text[], %L::bigint[], array_position(%L::bigint[], a.batch_id))',
+      d, date_rules, supply_leaders, leaders));
   ELSE
     INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
                              batch_ids, supply_ids)
@@ -396,19 +409,8 @@ BEGIN
         AND f.id NOT IN (SELECT h.id FROM _landdb_hit h WHERE h.rule = r.rule AND strpos(vias, h.via) > 0)
         AND f.subject NOT IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = run AND n.rule = r.rule);
     ELSIF run_mode = 'full' AND r.rule = ANY (chunk_rules) AND cardinality(leaders) > 1 THEN
-      IF to_regclass('pg_temp._landdb_rule_flags') IS NOT NULL THEN
-        DROP TABLE pg_temp._landdb_rule_flags;
-      END IF;
-      PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true);
-      CREATE TEMP TABLE _landdb_rule_flags ON COMMIT DROP AS
-        SELECT f.* FROM landdb.analysis_batch a
-        CROSS JOIN LATERAL landdb._rule_chunk(r.rule, d, run, leaders, a.batch_id) f
-        WHERE a.run_id + 0 = run AND a.batch_id + 0 = ANY (leaders);
-      PERFORM set_config('parallel_setup_cost', cost_setup, true), set_config('parallel_tuple_cost', cost_tuple, true);
-      INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
-                               batch_ids, supply_ids)
-      SELECT run, f.* FROM _landdb_rule_flags f;
-      DROP TABLE pg_temp._landdb_rule_flags;
+      PERFORM landdb._insert_chunked_flags(run, leaders, format(
+        'landdb._rule_chunk(%L, %L::date, %s, %L::bigint[], a.batch_id)', r.rule, d, run, leaders));
     ELSE
       EXECUTE format('INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, '
                      'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1)',
