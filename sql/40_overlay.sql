@@ -353,104 +353,59 @@ COMMENT ON FUNCTION landdb._class_areas(double precision, double precision, doub
   IS '批而未征、征而未供、未供面积（计入无图形记录，内部） | class areas after records without geometry (internal)';
 
 -- ---------------------------------------------------------------- one batch, with its inputs
--- Everything about one batch as of a date: it gathers what cuts the batch (index lookups), cuts
--- it, and counts the records without geometry. One call per batch, so that PostgreSQL can run
--- the batches of a large county in parallel workers.
-CREATE OR REPLACE FUNCTION landdb._batch_overlay(
-    bid bigint, bgeom geometry, declared_ha numeric, as_of date,
+-- Everything about one batch as of a date, from its inputs as _overlay gathers them: it cuts the
+-- batch and counts the records without geometry. Plain computation, no queries: the inputs of all
+-- batches are looked up by one statement (lateral joins: their plans start once, not once per
+-- batch), so that PostgreSQL can run the batches of a large county in parallel workers.
+--  cut: the union of the supplies in force cutting the batch, each snapped onto it;
+--  wd: the union of approved withdrawals with geometry (or the whole batch); wd_nogeom: withdrawn
+--      by area only; wd_all: every withdrawal by its area (for a batch without geometry);
+--  coll_parts/state_parts, coll_m2/state_m2: the batch's collective and state parcels;
+--  acq_parts: expropriations done, with geometry (or the whole batch); acq_nogeom: by area only;
+--  links/recorded/link_nogeom: recorded links (监测监管系统) and their areas in m², all and those
+--      of supplies without geometry.
+DROP FUNCTION IF EXISTS landdb._batch_overlay(bigint, geometry, numeric, date, double precision, double precision,
+                                              double precision);
+DROP FUNCTION IF EXISTS landdb._batch_overlay(bigint, geometry, numeric, double precision, double precision,
+                                              double precision, geometry, geometry, double precision,
+                                              double precision, geometry[], geometry[], double precision,
+                                              double precision, geometry[], double precision, bigint,
+                                              double precision, double precision);
+CREATE FUNCTION landdb._batch_overlay(
+    bid bigint, bgeom geometry, declared_ha numeric,
     snap double precision, width double precision, min_area double precision,
+    cut geometry, wd geometry, wd_nogeom double precision, wd_all double precision,
+    coll_parts geometry[], state_parts geometry[], coll_m2 double precision, state_m2 double precision,
+    acq_parts geometry[], acq_nogeom double precision,
+    links bigint, recorded double precision, link_nogeom double precision,
     OUT approved_m2 double precision, OUT supplied_m2 double precision, OUT withdrawn_m2 double precision,
     OUT unsupplied_m2 double precision, OUT unacquired_m2 double precision,
     OUT acquired_unsupplied_m2 double precision, OUT supply_rate double precision,
     OUT recorded_supplied_m2 double precision, OUT recorded_supply_rate double precision,
     OUT nogeom_supplied_m2 double precision, OUT nogeom_withdrawn_m2 double precision,
     OUT statuses text[], OUT geoms geometry[])
-LANGUAGE plpgsql STABLE PARALLEL SAFE COST 1000 AS $$
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 1000 AS $$
 DECLARE
-  v_cut geometry;
-  v_wd geometry;
-  v_wd_nogeom double precision;
-  v_wd_all double precision;
   v_coll geometry;
   v_state geometry;
-  v_coll_parts geometry[];
-  v_state_parts geometry[];
-  v_coll_m2 double precision;
-  v_state_m2 double precision;
   v_coll_free geometry[] := '{}';
   v_coll_taken geometry[] := '{}';
-  v_acq_parts geometry[];
   v_acq_free geometry[] := '{}';
   g geometry;
   v_covered boolean;
   v_acq geometry;
-  v_acq_nogeom double precision;
-  v_links bigint;
-  v_recorded double precision;
-  v_link_nogeom double precision;
   pc record;
   cls double precision[];
   c1 double precision;
   c2 double precision;
   c3 double precision;
 BEGIN
-  -- Everything in one statement (one executor start per batch, not five):
-  --  c: supplies in force cutting the batch, each snapped onto the batch before the union (a
-  --     single parcel snapped stays valid, where the union of many snapped at once often does
-  --     not and must be repaired at great cost);
-  --  w: approved withdrawals (only 批复 counts); without geometry or area: the whole batch;
-  --  p: ownership of its parcels (their unions are made below, only where needed);
-  --  q: expropriations done: with geometry where they lie; without, by area, or (no area) the
-  --     whole batch;
-  --  l: recorded links (监测监管系统): declared area from this batch, 公顷; a link without an area
-  --     takes the supply's declared area when it is the supply's only link.
-  SELECT c.cut, w.wd, w.wd_nogeom, w.wd_all, p.coll_parts, p.state_parts, p.coll_m2, p.state_m2,
-         q.acq_parts, q.acq_nogeom, l.links, l.recorded, l.link_nogeom
-    INTO v_cut, v_wd, v_wd_nogeom, v_wd_all, v_coll_parts, v_state_parts, v_coll_m2, v_state_m2,
-         v_acq_parts, v_acq_nogeom, v_links, v_recorded, v_link_nogeom
-  FROM (SELECT landdb._union(array_agg(landdb.snap_to(s.geom, bgeom, snap) ORDER BY s.id)) AS cut
-        FROM landdb.supply s
-        WHERE s.geom && bgeom AND ST_Intersects(s.geom, bgeom)
-          AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of)) c,
-       (SELECT landdb._union(array_agg(coalesce(x.geom, bgeom) ORDER BY x.id)
-                               FILTER (WHERE x.geom IS NOT NULL OR x.withdrawn_area IS NULL)) AS wd,
-               sum(x.withdrawn_area::double precision * 10000)
-                 FILTER (WHERE x.geom IS NULL AND x.withdrawn_area IS NOT NULL) AS wd_nogeom,
-               sum(coalesce(x.withdrawn_area::double precision * 10000, x.area_m2,
-                            declared_ha::double precision * 10000)) AS wd_all
-        FROM landdb.withdrawal x
-        WHERE x.batch_id = bid AND x.withdrawal_status = '批复' AND coalesce(x.withdrawal_date <= as_of, true)) w,
-       (SELECT array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '集体') AS coll_parts,
-               array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '国有') AS state_parts,
-               coalesce(sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '集体'), 0) AS coll_m2,
-               coalesce(sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '国有'), 0) AS state_m2
-        FROM landdb.approval_parcel ap WHERE ap.batch_id = bid AND ap.geom IS NOT NULL) p,
-       (SELECT array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL) AS acq_parts,
-               sum(u.m2) AS acq_nogeom
-        FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2
-              FROM landdb.acquisition a
-              WHERE a.geom && bgeom AND ST_Intersects(a.geom, bgeom) AND coalesce(a.acquisition_date <= as_of, true)
-              UNION ALL
-              SELECT 2, a.id, CASE WHEN a.acquired_area IS NULL THEN bgeom END,
-                     a.acquired_area::double precision * 10000
-              FROM landdb.acquisition a
-              -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
-              WHERE a.batch_id = bid AND a.geom::bytea IS NULL AND coalesce(a.acquisition_date <= as_of, true)) u) q,
-       (SELECT count(*) AS links, sum(lk.m2) FILTER (WHERE lk.live) AS recorded,
-               sum(lk.m2) FILTER (WHERE lk.live AND NOT lk.has_geom) AS link_nogeom
-        FROM (SELECT landdb.in_force(s.contract_date, s.reclaimed_date, as_of) AS live, s.geom IS NOT NULL AS has_geom,
-                     coalesce(sb.area, CASE WHEN (SELECT count(*) FROM landdb.supply_batch o2
-                                                  WHERE o2.supply_id = sb.supply_id) = 1 THEN s.area END,
-                              0)::double precision * 10000 AS m2
-              FROM landdb.supply_batch sb JOIN landdb.supply s ON s.id = sb.supply_id
-              WHERE sb.batch_id = bid) lk) l;
-
-  recorded_supplied_m2 := CASE WHEN v_links > 0 THEN coalesce(v_recorded, 0) END;
+  recorded_supplied_m2 := CASE WHEN links > 0 THEN coalesce(recorded, 0) END;
   IF bgeom IS NULL THEN
     -- no geometry: everything counts from the records
     approved_m2 := coalesce(declared_ha::double precision * 10000, 0);
-    nogeom_supplied_m2 := coalesce(v_recorded, 0);
-    nogeom_withdrawn_m2 := least(coalesce(v_wd_all, 0), approved_m2);
+    nogeom_supplied_m2 := coalesce(recorded, 0);
+    nogeom_withdrawn_m2 := least(coalesce(wd_all, 0), approved_m2);
     supplied_m2 := nogeom_supplied_m2;
     withdrawn_m2 := nogeom_withdrawn_m2;
     unsupplied_m2 := greatest(approved_m2 - supplied_m2 - withdrawn_m2, 0);
@@ -458,37 +413,39 @@ BEGIN
     geoms := '{}';
   ELSE
     approved_m2 := ST_Area(bgeom);
-    nogeom_supplied_m2 := coalesce(v_link_nogeom, 0);
-    nogeom_withdrawn_m2 := coalesce(v_wd_nogeom, 0);
+    nogeom_supplied_m2 := coalesce(link_nogeom, 0);
+    nogeom_withdrawn_m2 := coalesce(wd_nogeom, 0);
+    coll_m2 := coalesce(coll_m2, 0);
+    state_m2 := coalesce(state_m2, 0);
     -- The batch is the union of its parcels: when collective and state parcels add up to its
     -- area, they cover it and the classes need fewer overlay operations, above all where the
     -- expropriations are the collective parcels themselves (as they usually are).
-    v_covered := abs(v_coll_m2 + v_state_m2 - approved_m2) <= 1e-7 * approved_m2 + 1e-4;
+    v_covered := abs(coll_m2 + state_m2 - approved_m2) <= 1e-7 * approved_m2 + 1e-4;
     -- expropriations that are one of its collective parcels, vertex for vertex, and the rest
     -- (snapped onto the batch, like supplies)
-    FOREACH g IN ARRAY coalesce(v_coll_parts, '{}') LOOP
-      IF g = ANY (v_acq_parts) THEN
+    FOREACH g IN ARRAY coalesce(coll_parts, '{}') LOOP
+      IF g = ANY (acq_parts) THEN
         v_coll_taken := v_coll_taken || g;
       ELSE
         v_coll_free := v_coll_free || g;
       END IF;
     END LOOP;
-    FOREACH g IN ARRAY coalesce(v_acq_parts, '{}') LOOP
+    FOREACH g IN ARRAY coalesce(acq_parts, '{}') LOOP
       IF NOT (v_covered AND g = ANY (v_coll_taken)) THEN
         v_acq_free := v_acq_free || landdb.snap_to(g, bgeom, snap);
       END IF;
     END LOOP;
     IF v_covered THEN
-      v_coll := CASE WHEN v_coll_m2 = 0 THEN NULL
-                     WHEN v_state_m2 = 0 AND cardinality(v_coll_taken) = 0 THEN bgeom
+      v_coll := CASE WHEN coll_m2 = 0 THEN NULL
+                     WHEN state_m2 = 0 AND cardinality(v_coll_taken) = 0 THEN bgeom
                      ELSE landdb._union(v_coll_free) END;
       v_acq := landdb._union(v_acq_free);
     ELSE
-      v_coll := landdb._union(v_coll_parts);
-      v_state := landdb._union(v_state_parts);
+      v_coll := landdb._union(coll_parts);
+      v_state := landdb._union(state_parts);
       v_acq := landdb._union(v_acq_free);
     END IF;
-    pc := landdb._batch_pieces(bgeom, v_cut, v_wd, v_coll, v_state, v_acq, snap, width, min_area, v_covered);
+    pc := landdb._batch_pieces(bgeom, cut, wd, v_coll, v_state, v_acq, snap, width, min_area, v_covered);
     statuses := pc.statuses;
     geoms := pc.geoms;
     supplied_m2 := approved_m2 - pc.r1_m2 + nogeom_supplied_m2;
@@ -501,7 +458,7 @@ BEGIN
         ELSE c3 := c3 + ST_Area(geoms[i]);
       END CASE;
     END LOOP;
-    cls := landdb._class_areas(c1, c2, c3, v_acq_nogeom, nogeom_supplied_m2, nogeom_withdrawn_m2);
+    cls := landdb._class_areas(c1, c2, c3, acq_nogeom, nogeom_supplied_m2, nogeom_withdrawn_m2);
     unsupplied_m2 := cls[1] + cls[2] + cls[3];
     unacquired_m2 := cls[1];
     acquired_unsupplied_m2 := cls[2];
@@ -511,12 +468,26 @@ BEGIN
     recorded_supply_rate := recorded_supplied_m2 / (approved_m2 - withdrawn_m2);
   END IF;
 END $$;
-COMMENT ON FUNCTION landdb._batch_overlay(bigint, geometry, numeric, date, double precision, double precision, double precision)
+COMMENT ON FUNCTION landdb._batch_overlay(bigint, geometry, numeric, double precision, double precision,
+                                          double precision, geometry, geometry, double precision,
+                                          double precision, geometry[], geometry[], double precision,
+                                          double precision, geometry[], double precision, bigint,
+                                          double precision, double precision)
   IS '单个批次的叠加分析（内部） | overlay of one batch with its inputs (internal)';
 
 -- ---------------------------------------------------------------- all batches
 -- One row per batch (or per batch in scope): figures, and the remainder pieces as arrays.
--- Every aggregate is ordered, so the same data always give the same geometry.
+-- Every aggregate is ordered, so the same data always give the same geometry. The inputs of a
+-- batch, each from one lateral join:
+--  c: supplies in force cutting the batch, each snapped onto the batch before the union (a
+--     single parcel snapped stays valid, where the union of many snapped at once often does
+--     not and must be repaired at great cost);
+--  w: approved withdrawals (only 批复 counts); without geometry or area: the whole batch;
+--  p: ownership of its parcels (their unions are made only where needed);
+--  q: expropriations done: with geometry where they lie; without, by area, or (no area) the
+--     whole batch;
+--  l: recorded links (监测监管系统): declared area from this batch, 公顷; a link without an area
+--     takes the supply's declared area when it is the supply's only link.
 DROP FUNCTION IF EXISTS landdb._overlay(date, bigint[], double precision, double precision, double precision);
 CREATE FUNCTION landdb._overlay(
     as_of date, scope bigint[], snap double precision, width double precision, min_area double precision)
@@ -534,7 +505,53 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
          o.supply_rate, o.recorded_supplied_m2, o.recorded_supply_rate, o.nogeom_supplied_m2, o.nogeom_withdrawn_m2,
          o.statuses, o.geoms
   FROM landdb.approval_batch b
-  CROSS JOIN LATERAL landdb._batch_overlay(b.id, b.geom, b.approved_area, as_of, snap, width, min_area) o
+  CROSS JOIN LATERAL (
+      SELECT landdb._union(array_agg(landdb.snap_to(s.geom, b.geom, snap) ORDER BY s.id)) AS cut
+      FROM landdb.supply s
+      WHERE s.geom && b.geom AND ST_Intersects(s.geom, b.geom)
+        AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of)) c
+  CROSS JOIN LATERAL (
+      SELECT landdb._union(array_agg(coalesce(x.geom, b.geom) ORDER BY x.id)
+                             FILTER (WHERE x.geom IS NOT NULL OR x.withdrawn_area IS NULL)) AS wd,
+             sum(x.withdrawn_area::double precision * 10000)
+               FILTER (WHERE x.geom IS NULL AND x.withdrawn_area IS NOT NULL) AS wd_nogeom,
+             sum(coalesce(x.withdrawn_area::double precision * 10000, x.area_m2,
+                          b.approved_area::double precision * 10000)) AS wd_all
+      FROM landdb.withdrawal x
+      WHERE x.batch_id = b.id AND x.withdrawal_status = '批复' AND coalesce(x.withdrawal_date <= as_of, true)) w
+  CROSS JOIN LATERAL (
+      SELECT array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '集体') AS coll_parts,
+             array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '国有') AS state_parts,
+             sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '集体') AS coll_m2,
+             sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '国有') AS state_m2
+      FROM landdb.approval_parcel ap WHERE ap.batch_id = b.id AND ap.geom IS NOT NULL) p
+  CROSS JOIN LATERAL (
+      SELECT array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL) AS acq_parts,
+             sum(u.m2) AS acq_nogeom
+      FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2
+            FROM landdb.acquisition a
+            WHERE a.geom && b.geom AND ST_Intersects(a.geom, b.geom) AND coalesce(a.acquisition_date <= as_of, true)
+            UNION ALL
+            SELECT 2, a.id, CASE WHEN a.acquired_area IS NULL THEN b.geom END,
+                   a.acquired_area::double precision * 10000
+            FROM landdb.acquisition a
+            -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
+            WHERE a.batch_id = b.id AND a.geom::bytea IS NULL AND coalesce(a.acquisition_date <= as_of, true)) u) q
+  CROSS JOIN LATERAL (
+      SELECT count(*) AS links, sum(lk.m2) FILTER (WHERE lk.live) AS recorded,
+             sum(lk.m2) FILTER (WHERE lk.live AND NOT lk.has_geom) AS link_nogeom
+      FROM (SELECT landdb.in_force(s.contract_date, s.reclaimed_date, as_of) AS live, s.geom IS NOT NULL AS has_geom,
+                   coalesce(sb.area,
+                            CASE WHEN NOT EXISTS (SELECT FROM landdb.supply_batch o2
+                                                  WHERE o2.supply_id = sb.supply_id AND o2.batch_id <> sb.batch_id)
+                                 THEN s.area END,
+                            0)::double precision * 10000 AS m2
+            FROM landdb.supply_batch sb JOIN landdb.supply s ON s.id = sb.supply_id
+            WHERE sb.batch_id = b.id) lk) l
+  CROSS JOIN LATERAL landdb._batch_overlay(
+      b.id, b.geom, b.approved_area, snap, width, min_area, c.cut, w.wd, w.wd_nogeom, w.wd_all,
+      p.coll_parts, p.state_parts, p.coll_m2, p.state_m2, q.acq_parts, q.acq_nogeom,
+      l.links, l.recorded, l.link_nogeom) o
   -- (a scope is joined, not tested with = ANY on every batch of the county)
   WHERE scope IS NULL OR b.id IN (SELECT unnest(scope))
 $$;
