@@ -476,9 +476,9 @@ COMMENT ON FUNCTION landdb._batch_overlay(bigint, geometry, numeric, double prec
   IS '单个批次的叠加分析（内部） | overlay of one batch with its inputs (internal)';
 
 -- ---------------------------------------------------------------- all batches
--- One row per batch (or per batch in scope): figures, and the remainder pieces as arrays.
--- Every aggregate is ordered, so the same data always give the same geometry. The inputs of a
--- batch, each from one lateral join:
+-- One row per batch from id lo up to hi (NULL: no end), of those in scope (NULL: all): figures, and
+-- the remainder pieces as arrays. Every aggregate is ordered, so the same data always give the same
+-- geometry. The inputs of a batch, each from one lateral join:
 --  c: supplies in force cutting the batch, each snapped onto the batch before the union (a
 --     single parcel snapped stays valid, where the union of many snapped at once often does
 --     not and must be repaired at great cost);
@@ -488,6 +488,99 @@ COMMENT ON FUNCTION landdb._batch_overlay(bigint, geometry, numeric, double prec
 --     whole batch;
 --  l: recorded links (监测监管系统): declared area from this batch, 公顷; a link without an area
 --     takes the supply's declared area when it is the supply's only link.
+-- (plpgsql, so that it is planned and started once per chunk and never inlined into the caller:
+-- joined laterally to the batch, these look-ups would keep PostgreSQL 15 from using parallel
+-- workers; _overlay runs the chunks in parallel instead.)
+DROP FUNCTION IF EXISTS landdb._overlay_part(date, bigint[], bigint, bigint, double precision, double precision,
+                                             double precision);
+CREATE FUNCTION landdb._overlay_part(
+    as_of date, scope bigint[], lo bigint, hi bigint,
+    snap double precision, width double precision, min_area double precision)
+RETURNS TABLE (
+    batch_id bigint, pzwh text, pzwh_key text, approval_date date, township text, zone_code text,
+    approved_m2 double precision, supplied_m2 double precision, withdrawn_m2 double precision,
+    unsupplied_m2 double precision, unacquired_m2 double precision, acquired_unsupplied_m2 double precision,
+    supply_rate double precision, recorded_supplied_m2 double precision, recorded_supply_rate double precision,
+    nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision,
+    piece_status text[], piece_geom geometry[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE COST 10000000 ROWS 1000 AS $$
+BEGIN
+  RETURN QUERY
+    SELECT b.id, b.pzwh, b.pzwh_key, b.approval_date,
+           coalesce(nullif(b.township, ''), landdb.township_at(b.geom)), landdb.zone_at(b.geom),
+           o.approved_m2, o.supplied_m2, o.withdrawn_m2, o.unsupplied_m2, o.unacquired_m2, o.acquired_unsupplied_m2,
+           o.supply_rate, o.recorded_supplied_m2, o.recorded_supply_rate, o.nogeom_supplied_m2, o.nogeom_withdrawn_m2,
+           o.statuses, o.geoms
+    FROM landdb.approval_batch b
+    CROSS JOIN LATERAL (
+        SELECT landdb._union(array_agg(landdb.snap_to(s.geom, b.geom, snap) ORDER BY s.id)) AS cut
+        FROM landdb.supply s
+        WHERE s.geom && b.geom AND ST_Intersects(s.geom, b.geom)
+          AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of)) c
+    CROSS JOIN LATERAL (
+        SELECT landdb._union(array_agg(coalesce(x.geom, b.geom) ORDER BY x.id)
+                               FILTER (WHERE x.geom IS NOT NULL OR x.withdrawn_area IS NULL)) AS wd,
+               sum(x.withdrawn_area::double precision * 10000)
+                 FILTER (WHERE x.geom IS NULL AND x.withdrawn_area IS NOT NULL) AS wd_nogeom,
+               sum(coalesce(x.withdrawn_area::double precision * 10000, x.area_m2,
+                            b.approved_area::double precision * 10000)) AS wd_all
+        FROM landdb.withdrawal x
+        WHERE x.batch_id = b.id AND x.withdrawal_status = '批复' AND coalesce(x.withdrawal_date <= as_of, true)) w
+    CROSS JOIN LATERAL (
+        SELECT array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '集体') AS coll_parts,
+               array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '国有') AS state_parts,
+               sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '集体') AS coll_m2,
+               sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '国有') AS state_m2
+        FROM landdb.approval_parcel ap WHERE ap.batch_id = b.id AND ap.geom IS NOT NULL) p
+    CROSS JOIN LATERAL (
+        SELECT array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL) AS acq_parts,
+               sum(u.m2) AS acq_nogeom
+        FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2
+              FROM landdb.acquisition a
+              WHERE a.geom && b.geom AND ST_Intersects(a.geom, b.geom) AND coalesce(a.acquisition_date <= as_of, true)
+              UNION ALL
+              SELECT 2, a.id, CASE WHEN a.acquired_area IS NULL THEN b.geom END,
+                     a.acquired_area::double precision * 10000
+              FROM landdb.acquisition a
+              -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
+              WHERE a.batch_id = b.id AND a.geom::bytea IS NULL AND coalesce(a.acquisition_date <= as_of, true)) u) q
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS links, sum(lk.m2) FILTER (WHERE lk.live) AS recorded,
+               sum(lk.m2) FILTER (WHERE lk.live AND NOT lk.has_geom) AS link_nogeom
+        FROM (SELECT landdb.in_force(s.contract_date, s.reclaimed_date, as_of) AS live, s.geom IS NOT NULL AS has_geom,
+                     coalesce(sb.area,
+                              CASE WHEN NOT EXISTS (SELECT FROM landdb.supply_batch o2
+                                                    WHERE o2.supply_id = sb.supply_id AND o2.batch_id <> sb.batch_id)
+                                   THEN s.area END,
+                              0)::double precision * 10000 AS m2
+              FROM landdb.supply_batch sb JOIN landdb.supply s ON s.id = sb.supply_id
+              WHERE sb.batch_id = b.id) lk) l
+    CROSS JOIN LATERAL landdb._batch_overlay(
+        b.id, b.geom, b.approved_area, snap, width, min_area, c.cut, w.wd, w.wd_nogeom, w.wd_all,
+        p.coll_parts, p.state_parts, p.coll_m2, p.state_m2, q.acq_parts, q.acq_nogeom,
+        l.links, l.recorded, l.link_nogeom) o
+    WHERE b.id >= lo AND (hi IS NULL OR b.id < hi)
+      -- (a scope is joined, not tested with = ANY on every batch)
+      AND (scope IS NULL OR b.id IN (SELECT unnest(scope)));
+END $$;
+COMMENT ON FUNCTION landdb._overlay_part(date, bigint[], bigint, bigint, double precision, double precision, double precision)
+  IS '一组批次的叠加分析（内部） | overlay of the batches of one id range (internal)';
+
+-- The first batch id of each chunk of the batches in scope (NULL: all), in order: up to 64 chunks
+-- of at least 200 batches.
+CREATE OR REPLACE FUNCTION landdb._batch_chunks(scope bigint[]) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(i.id ORDER BY i.id) FILTER (WHERE (i.n - 1) % greatest(200, ceil(i.total / 64.0)) = 0), '{}')
+  FROM (SELECT b.id, row_number() OVER (ORDER BY b.id) AS n, count(*) OVER () AS total
+        FROM landdb.approval_batch b
+        WHERE scope IS NULL OR b.id IN (SELECT unnest(scope))) i
+$$;
+COMMENT ON FUNCTION landdb._batch_chunks(bigint[]) IS '批次分组的起始编号（内部） | first batch id of each chunk (internal)';
+
+-- ---------------------------------------------------------------- all batches
+-- One row per batch (or per batch in scope), chunk by chunk: a parallel scan of the batch table
+-- finds the first batch of each chunk and runs _overlay_part for its chunk, so that the chunks
+-- are shared out among the parallel workers.
 DROP FUNCTION IF EXISTS landdb._overlay(date, bigint[], double precision, double precision, double precision);
 CREATE FUNCTION landdb._overlay(
     as_of date, scope bigint[], snap double precision, width double precision, min_area double precision)
@@ -499,61 +592,14 @@ RETURNS TABLE (
     nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision,
     piece_status text[], piece_geom geometry[])
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT b.id, b.pzwh, b.pzwh_key, b.approval_date,
-         coalesce(nullif(b.township, ''), landdb.township_at(b.geom)), landdb.zone_at(b.geom),
-         o.approved_m2, o.supplied_m2, o.withdrawn_m2, o.unsupplied_m2, o.unacquired_m2, o.acquired_unsupplied_m2,
-         o.supply_rate, o.recorded_supplied_m2, o.recorded_supply_rate, o.nogeom_supplied_m2, o.nogeom_withdrawn_m2,
-         o.statuses, o.geoms
-  FROM landdb.approval_batch b
-  CROSS JOIN LATERAL (
-      SELECT landdb._union(array_agg(landdb.snap_to(s.geom, b.geom, snap) ORDER BY s.id)) AS cut
-      FROM landdb.supply s
-      WHERE s.geom && b.geom AND ST_Intersects(s.geom, b.geom)
-        AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of)) c
-  CROSS JOIN LATERAL (
-      SELECT landdb._union(array_agg(coalesce(x.geom, b.geom) ORDER BY x.id)
-                             FILTER (WHERE x.geom IS NOT NULL OR x.withdrawn_area IS NULL)) AS wd,
-             sum(x.withdrawn_area::double precision * 10000)
-               FILTER (WHERE x.geom IS NULL AND x.withdrawn_area IS NOT NULL) AS wd_nogeom,
-             sum(coalesce(x.withdrawn_area::double precision * 10000, x.area_m2,
-                          b.approved_area::double precision * 10000)) AS wd_all
-      FROM landdb.withdrawal x
-      WHERE x.batch_id = b.id AND x.withdrawal_status = '批复' AND coalesce(x.withdrawal_date <= as_of, true)) w
-  CROSS JOIN LATERAL (
-      SELECT array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '集体') AS coll_parts,
-             array_agg(ap.geom ORDER BY ap.id) FILTER (WHERE ap.land_ownership = '国有') AS state_parts,
-             sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '集体') AS coll_m2,
-             sum(ap.area_m2) FILTER (WHERE ap.land_ownership = '国有') AS state_m2
-      FROM landdb.approval_parcel ap WHERE ap.batch_id = b.id AND ap.geom IS NOT NULL) p
-  CROSS JOIN LATERAL (
-      SELECT array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL) AS acq_parts,
-             sum(u.m2) AS acq_nogeom
-      FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2
-            FROM landdb.acquisition a
-            WHERE a.geom && b.geom AND ST_Intersects(a.geom, b.geom) AND coalesce(a.acquisition_date <= as_of, true)
-            UNION ALL
-            SELECT 2, a.id, CASE WHEN a.acquired_area IS NULL THEN b.geom END,
-                   a.acquired_area::double precision * 10000
-            FROM landdb.acquisition a
-            -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
-            WHERE a.batch_id = b.id AND a.geom::bytea IS NULL AND coalesce(a.acquisition_date <= as_of, true)) u) q
-  CROSS JOIN LATERAL (
-      SELECT count(*) AS links, sum(lk.m2) FILTER (WHERE lk.live) AS recorded,
-             sum(lk.m2) FILTER (WHERE lk.live AND NOT lk.has_geom) AS link_nogeom
-      FROM (SELECT landdb.in_force(s.contract_date, s.reclaimed_date, as_of) AS live, s.geom IS NOT NULL AS has_geom,
-                   coalesce(sb.area,
-                            CASE WHEN NOT EXISTS (SELECT FROM landdb.supply_batch o2
-                                                  WHERE o2.supply_id = sb.supply_id AND o2.batch_id <> sb.batch_id)
-                                 THEN s.area END,
-                            0)::double precision * 10000 AS m2
-            FROM landdb.supply_batch sb JOIN landdb.supply s ON s.id = sb.supply_id
-            WHERE sb.batch_id = b.id) lk) l
-  CROSS JOIN LATERAL landdb._batch_overlay(
-      b.id, b.geom, b.approved_area, snap, width, min_area, c.cut, w.wd, w.wd_nogeom, w.wd_all,
-      p.coll_parts, p.state_parts, p.coll_m2, p.state_m2, q.acq_parts, q.acq_nogeom,
-      l.links, l.recorded, l.link_nogeom) o
-  -- (a scope is joined, not tested with = ANY on every batch of the county)
-  WHERE scope IS NULL OR b.id IN (SELECT unnest(scope))
+  -- (the chunks are found once, by uncorrelated sub-selects whose values the workers receive;
+  -- c.id + 0: a parallel scan of the table, not of the few index entries)
+  SELECT o.*
+  FROM landdb.approval_batch c
+  CROSS JOIN LATERAL landdb._overlay_part(
+      as_of, scope, c.id, ((SELECT landdb._batch_chunks(scope)))[array_position((SELECT landdb._batch_chunks(scope)), c.id) + 1],
+      snap, width, min_area) o
+  WHERE c.id + 0 = ANY ((SELECT landdb._batch_chunks(scope))::bigint[])
 $$;
 COMMENT ON FUNCTION landdb._overlay(date, bigint[], double precision, double precision, double precision)
   IS '批次叠加分析（内部：范围、容差为参数） | per-batch overlay with scope and tolerances (internal)';

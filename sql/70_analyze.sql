@@ -230,6 +230,7 @@ DECLARE
   leaders bigint[];
   supply_leaders bigint[];
   n_supplies bigint;  -- supplies in a chunk
+  cost_tuple text := current_setting('parallel_tuple_cost');
   t1 timestamptz;
 BEGIN
   IF d IS NULL THEN
@@ -293,10 +294,13 @@ BEGIN
     DROP TABLE pg_temp._landdb_overlay;
   END IF;
   -- (the townships, zones and valid geometries of the pieces too, in the same parallel scan)
+  -- (the planner cannot see that each of the overlay's few chunks is costly: parallel costs 0)
+  PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true);
   CREATE TEMP TABLE _landdb_overlay ON COMMIT DROP AS
     SELECT o.*, pp.townships AS piece_township, pp.zones AS piece_zone, pp.geoms AS piece_valid
     FROM landdb._overlay(d, ab, snap, width, min_area) o
     CROSS JOIN LATERAL landdb._piece_places(o.piece_geom) pp;
+  PERFORM set_config('parallel_setup_cost', '100', true), set_config('parallel_tuple_cost', cost_tuple, true);
   INSERT INTO landdb.analysis_batch (
       run_id, batch_id, pzwh, pzwh_key, approval_date, township, zone_code, approved_m2, supplied_m2,
       withdrawn_m2, unsupplied_m2, unacquired_m2, acquired_unsupplied_m2, supply_rate, recorded_supplied_m2,
@@ -470,9 +474,11 @@ BEGIN
     EXECUTE format('ALTER FUNCTION %s SET jit = off', f);
   END LOOP;
 END $$;
--- The overlay of a county is one query over its batches: let PostgreSQL share it among as many
--- workers as max_parallel_workers_per_gather allows (the batch table is small on disk, but each
--- of its rows is costly).
+-- The overlay of a county is one query over chunks of its batches: let PostgreSQL share them among
+-- as many workers as max_parallel_workers_per_gather allows (the batch table is small on disk, and
+-- the planner cannot see how costly each chunk is).
 ALTER FUNCTION landdb.analyze(date, boolean) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = 0;
-ALTER FUNCTION landdb.batch_supply(date) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = 0;
-ALTER FUNCTION landdb.unsupplied(date) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = 0;
+ALTER FUNCTION landdb.batch_supply(date)
+  SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_table_scan_size = 0;
+ALTER FUNCTION landdb.unsupplied(date)
+  SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_table_scan_size = 0;
