@@ -90,6 +90,21 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION landdb._bulk_object_exists(text, text, text) IS '索引或约束是否存在 | whether an index or constraint exists';
 
+-- At commit, for every table whose bulk load began in the transaction: refuse to commit while
+-- its per-row history is still paused (bulk_index_off without bulk_index_on would leave the table
+-- without its indexes and checks, and later inserts unrecorded).
+CREATE OR REPLACE FUNCTION landdb._bulk_load_finished() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = format('landdb.%I', NEW.tbl)::regclass
+             AND tgname = 'history_i' AND tgenabled = 'D') THEN
+    RAISE EXCEPTION '批量导入未完成：landdb.% 的索引、约束和逐行历史尚未恢复，请在同一事务中调用 landdb.bulk_index_on(%L) [bulk load of % not finished: call landdb.bulk_index_on in the same transaction]',
+      NEW.tbl, NEW.tbl, NEW.tbl;
+  END IF;
+  RETURN NULL;
+END $$;
+COMMENT ON FUNCTION landdb._bulk_load_finished() IS '提交时检查批量导入已恢复索引与历史（内部） | at commit, refuse a bulk load that was not finished (internal)';
+
 CREATE OR REPLACE FUNCTION landdb.bulk_index_off(tbl text) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 DECLARE
@@ -120,6 +135,14 @@ BEGIN
   END LOOP;
   -- the load is recorded once, by bulk_index_on, instead of row by row
   EXECUTE format('ALTER TABLE landdb.%I DISABLE TRIGGER history_i', tbl);
+  -- and the transaction cannot commit before bulk_index_on (a deferred check, in a table of the
+  -- session's own)
+  IF to_regclass('pg_temp._landdb_bulk_load') IS NULL THEN
+    CREATE TEMP TABLE _landdb_bulk_load (tbl text) ON COMMIT DELETE ROWS;
+    CREATE CONSTRAINT TRIGGER finished AFTER INSERT ON _landdb_bulk_load DEFERRABLE INITIALLY DEFERRED
+      FOR EACH ROW EXECUTE FUNCTION landdb._bulk_load_finished();
+  END IF;
+  INSERT INTO _landdb_bulk_load VALUES (tbl);
   RETURN true;
 END $$;
 COMMENT ON FUNCTION landdb.bulk_index_off(text) IS '首次批量导入前暂停空表的索引、唯一约束、外键和逐行历史 | drop an empty table''s indexes, unique constraints and foreign keys, and pause its per-row history, before a bulk load';

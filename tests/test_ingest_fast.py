@@ -205,6 +205,32 @@ def test_bulk_index_on_still_refuses_what_the_constraints_refuse(empty_db, bad):
     conn.close()
 
 
+def test_a_bulk_load_cannot_commit_without_bulk_index_on(empty_db):
+    conn = psycopg2.connect(**{**empty_db, "user": "t_fast_editor"})
+    with conn.cursor() as cur:
+        cur.execute("SELECT landdb.bulk_index_off('rs_patch')")
+        cur.execute(f"INSERT INTO landdb.rs_patch (patch_no, period, geom) VALUES ('TB1', '2024Q1', {SQUARE})")
+    with pytest.raises(psycopg2.errors.RaiseException, match="bulk load of rs_patch not finished"):
+        conn.commit()
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'landdb' AND tablename = 'rs_patch'")
+        assert cur.fetchone()[0] > 1, "the indexes are back: nothing was committed"
+        cur.execute("SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'landdb.rs_patch'::regclass "
+                    "AND tgname = 'history_i'")
+        assert cur.fetchone()[0] == "O", "the per-row history is on"
+        cur.execute("SELECT count(*) FROM landdb.rs_patch")
+        assert cur.fetchone()[0] == 0
+        # done properly, in one transaction, it commits
+        cur.execute("SELECT landdb.bulk_index_off('rs_patch')")
+        cur.execute(f"INSERT INTO landdb.rs_patch (patch_no, period, geom) VALUES ('TB1', '2024Q1', {SQUARE})")
+        cur.execute("SELECT landdb.bulk_index_on('rs_patch')")
+    conn.commit()
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM landdb.rs_patch")
+    conn.commit()
+    conn.close()
+
+
 def test_a_busy_import_run_table_keeps_the_foreign_key(empty_db):
     other = psycopg2.connect(**empty_db)
     conn = psycopg2.connect(**empty_db)
