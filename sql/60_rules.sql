@@ -334,23 +334,47 @@ COMMENT ON FUNCTION landdb.rule_acquired_unsupplied_over_2y(date, bigint, bigint
 
 -- Construction patches (卫片 of a construction change type, 变更调查 patches of a construction
 -- class) as of a date: their date is the detection date or the end of the survey year.
+-- landdb._construction_patches may be limited to a scope of batches: then it gives the patches whose
+-- subject (patch number) any patch touching one of those batches bears, found through the
+-- patches' spatial indexes. (The settings are read once, not for every patch.)
+DROP FUNCTION IF EXISTS landdb._construction_patches(date, bigint[]);
+CREATE FUNCTION landdb._construction_patches(as_of date, batch_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (kind text, patch_id bigint, subject text, patch_date date, patch_class text, period text,
+               judgement text, township text, geom geometry)
+LANGUAGE sql STABLE AS $$
+  WITH cfg AS MATERIALIZED (SELECT landdb.setting_list('construction_change_types') AS types,
+                                   landdb.setting_list('construction_dlbm_prefixes') AS prefixes)
+  SELECT '卫片', r.id, r.patch_no, coalesce(r.detected_date, $1), r.change_type, r.period, r.judgement,
+         r.township, r.geom
+  FROM cfg,
+       (SELECT * FROM landdb.rs_patch WHERE $2 IS NULL
+        UNION ALL
+        SELECT * FROM landdb.rs_patch
+        WHERE patch_no IN (SELECT t.patch_no FROM landdb.approval_batch b
+                           JOIN landdb.rs_patch t ON t.geom && b.geom AND ST_Intersects(t.geom, b.geom)
+                           WHERE b.id = ANY ($2))) r
+  WHERE r.change_type = ANY (cfg.types) AND coalesce(r.detected_date <= $1, true)
+  UNION ALL
+  SELECT '变更调查', p.id, 'DLTB:' || p.survey_year || ':' || p.patch_no, make_date(p.survey_year, 12, 31),
+         p.dlbm, p.survey_year::text, NULL, NULL, p.geom
+  FROM cfg,
+       (SELECT * FROM landdb.survey_patch WHERE $2 IS NULL
+        UNION ALL
+        SELECT * FROM landdb.survey_patch
+        WHERE id IN (SELECT t.id FROM landdb.approval_batch b
+                     JOIN landdb.survey_patch t ON t.geom && b.geom AND ST_Intersects(t.geom, b.geom)
+                     WHERE b.id = ANY ($2))) p
+  WHERE make_date(p.survey_year, 12, 31) <= $1
+    AND EXISTS (SELECT 1 FROM unnest(cfg.prefixes) x WHERE p.dlbm LIKE x || '%')
+$$;
+COMMENT ON FUNCTION landdb._construction_patches(date, bigint[]) IS '建设图斑（限于触及给定批次者；内部） | construction patches, of a scope of batches (internal)';
+
 DROP FUNCTION IF EXISTS landdb.construction_patches(date);
 CREATE FUNCTION landdb.construction_patches(as_of date)
 RETURNS TABLE (kind text, patch_id bigint, subject text, patch_date date, patch_class text, period text,
                judgement text, township text, geom geometry)
 LANGUAGE sql STABLE AS $$
-  SELECT '卫片', r.id, r.patch_no, coalesce(r.detected_date, $1), r.change_type, r.period, r.judgement,
-         r.township, r.geom
-  FROM landdb.rs_patch r
-  WHERE r.change_type = ANY (landdb.setting_list('construction_change_types'))
-    AND coalesce(r.detected_date <= $1, true)
-  UNION ALL
-  SELECT '变更调查', p.id, 'DLTB:' || p.survey_year || ':' || p.patch_no, make_date(p.survey_year, 12, 31),
-         p.dlbm, p.survey_year::text, NULL, NULL, p.geom
-  FROM landdb.survey_patch p
-  WHERE make_date(p.survey_year, 12, 31) <= $1
-    AND EXISTS (SELECT 1 FROM unnest(landdb.setting_list('construction_dlbm_prefixes')) x
-                WHERE p.dlbm LIKE x || '%')
+  SELECT * FROM landdb._construction_patches($1)
 $$;
 COMMENT ON FUNCTION landdb.construction_patches(date) IS '建设图斑（卫片新增建设、变更调查建设用地地类） | construction patches as of a date';
 
@@ -501,7 +525,9 @@ LANGUAGE sql STABLE AS $$
            landdb.drop_slivers(
              CASE WHEN ww.g IS NULL THEN d1.g ELSE ST_Difference(d1.g, landdb.snap_to(ww.g, bb.g, cfg.snap)) END,
              cfg.w, cfg.a) AS g
-    FROM cfg, landdb.construction_patches($1) cp
+    -- (a scope of batches: the patches whose number any patch touching one of them bears, so that
+    -- a subject is recomputed whole, every monitoring period of it)
+    FROM cfg, landdb._construction_patches($1, $3) cp
     -- batches approved by the patch's date, not wholly withdrawn by then
     CROSS JOIN LATERAL (
       SELECT landdb._union(array_agg(b.geom ORDER BY b.id)) AS g, array_agg(b.id ORDER BY b.id) AS ids,
@@ -524,12 +550,6 @@ LANGUAGE sql STABLE AS $$
       SELECT CASE WHEN ss.g IS NULL THEN ST_Intersection(cp.geom, bb.g)
                   ELSE ST_Difference(ST_Intersection(cp.geom, bb.g), landdb.snap_to(ss.g, bb.g, cfg.snap)) END AS g) d1
     WHERE bb.g IS NOT NULL
-      -- (a scope of batches: the patches whose number any patch touching one of them bears, so that
-      -- a subject is recomputed whole, every monitoring period of it)
-      AND ($3 IS NULL
-           OR cp.subject IN (SELECT c2.subject FROM landdb.construction_patches($1) c2
-                             JOIN landdb.approval_batch b ON b.geom && c2.geom AND ST_Intersects(b.geom, c2.geom)
-                             WHERE b.id = ANY ($3)))
   ), one AS (
     -- one flag per subject: a patch number met in several monitoring periods keeps its latest
     SELECT DISTINCT ON (h.subject) h.*, ST_Area(h.g) AS m2,
@@ -556,16 +576,55 @@ COMMENT ON FUNCTION landdb.rule_used_before_supply(date, bigint, bigint[], bigin
 
 -- 边角地: remainder pieces dissolved across batches (pieces closer than the snapping tolerance form
 -- one), small or narrow, within remnant_touch_m of supplied land.
-DROP FUNCTION IF EXISTS landdb.rule_remnant_parcel(date, bigint, bigint[], bigint[]);
-CREATE FUNCTION landdb.rule_remnant_parcel(as_of date, run_id bigint DEFAULT NULL,
-    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+--
+-- landdb._remnant_reach: the batches of a stored run whose pieces share a 边角地 cluster with a piece of a batch of
+-- `batches`, or lie within remnant_touch_m of a supply of `supplies`: closed under "pieces within
+-- the snapping tolerance" and "pieces of one batch", so that every cluster it meets is whole and
+-- every cluster holding a piece of one of its batches is in it. (Distances get 1 mm of room: a
+-- larger set is harmless. run_id + 0: the pieces near a piece are found through the spatial index,
+-- which holds every run's pieces, not through the run's.)
+DROP FUNCTION IF EXISTS landdb._remnant_reach(bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb._remnant_reach(run bigint, batches bigint[], supplies bigint[]) RETURNS bigint[]
+LANGUAGE sql STABLE AS $$
+  WITH RECURSIVE cfg AS MATERIALIZED (
+    SELECT landdb.setting_num('snap_tolerance_m') + 0.001 AS snap,
+           landdb.setting_num('remnant_touch_m') + 0.001 AS touch
+  ),
+  seed AS (
+    SELECT x AS batch_id FROM unnest($2) x
+    UNION
+    SELECT p.batch_id
+    FROM cfg JOIN landdb.supply s ON s.id = ANY ($3)
+    JOIN landdb.analysis_piece p ON p.geom && ST_Expand(s.geom, cfg.touch) AND ST_DWithin(p.geom, s.geom, cfg.touch)
+    WHERE p.run_id + 0 = $1
+  ),
+  r(batch_id) AS (
+    SELECT seed.batch_id FROM seed
+    UNION
+    SELECT q.batch_id
+    FROM r JOIN landdb.analysis_piece p ON p.run_id = $1 AND p.batch_id = r.batch_id
+    JOIN cfg ON true
+    JOIN landdb.analysis_piece q ON q.geom && ST_Expand(p.geom, cfg.snap) AND ST_DWithin(q.geom, p.geom, cfg.snap)
+    WHERE q.run_id + 0 = $1
+  )
+  SELECT coalesce(array_agg(r.batch_id ORDER BY r.batch_id), '{}') FROM r
+$$;
+COMMENT ON FUNCTION landdb._remnant_reach(bigint, bigint[], bigint[]) IS '边角地聚合可及的批次（内部） | batches whose remnant clusters a scope reaches (internal)';
+
+-- landdb._remnant_flags: the flags of the clusters of the pieces of `batches` (NULL: all; a set
+-- closed as landdb._remnant_reach makes it, or clusters are cut short).
+DROP FUNCTION IF EXISTS landdb._remnant_flags(date, bigint, bigint[]);
+CREATE FUNCTION landdb._remnant_flags(as_of date, run_id bigint, batches bigint[])
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
 LANGUAGE sql STABLE AS $$
   WITH cfg AS (SELECT $1 AS d, landdb.setting_num('remnant_max_mu') * 10000.0 / 15 AS max_m2,
                       landdb.setting_num('remnant_min_width_m') AS min_w, landdb.setting_num('remnant_touch_m') AS touch,
                       landdb.setting_num('snap_tolerance_m') AS snap),
-  p AS (SELECT rp.batch_id, rp.piece_no, rp.geom FROM landdb.run_pieces($1, $2) rp),
+  p AS (SELECT rp.batch_id, rp.piece_no, rp.geom FROM landdb.run_pieces($1, $2) rp WHERE $3 IS NULL
+        UNION ALL
+        SELECT a.batch_id, a.piece_no, a.geom::geometry FROM landdb.analysis_piece a
+        WHERE a.run_id = $2 AND a.batch_id = ANY ($3)),
   c AS (SELECT p.*, ST_ClusterDBSCAN(p.geom, eps := (SELECT snap FROM cfg), minpoints := 1) OVER () AS cid FROM p),
   g AS (
     SELECT c.cid, CASE WHEN count(*) = 1 THEN ST_Multi((array_agg(c.geom))[1])
@@ -606,6 +665,19 @@ LANGUAGE sql STABLE AS $$
                             'small', n.small, 'narrow', n.narrow, 'neighbours', n.neighbours),
          coalesce(landdb.township_at(n.geom), n.twp), n.geom, n.ids, n.sids
   FROM n
+$$;
+COMMENT ON FUNCTION landdb._remnant_flags(date, bigint, bigint[]) IS '一组批次所在聚合的边角地（内部） | remnant flags of the clusters of some batches (internal)';
+
+-- The rule: a scope of a stored run gives the clusters landdb._remnant_reach finds from it (computed
+-- now, every cluster).
+DROP FUNCTION IF EXISTS landdb.rule_remnant_parcel(date, bigint, bigint[], bigint[]);
+CREATE FUNCTION landdb.rule_remnant_parcel(as_of date, run_id bigint DEFAULT NULL,
+    batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE AS $$
+  SELECT * FROM landdb._remnant_flags($1, $2, CASE WHEN $2 IS NOT NULL AND ($3 IS NOT NULL OR $4 IS NOT NULL)
+                                                   THEN landdb._remnant_reach($2, $3, $4) END)
 $$;
 COMMENT ON FUNCTION landdb.rule_remnant_parcel(date, bigint, bigint[], bigint[]) IS '规则：边角地、插花地、夹心地 | rule remnant_parcel';
 

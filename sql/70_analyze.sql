@@ -12,9 +12,10 @@
 --   * supplies a change can affect: the supply itself, the supply of a changed link,
 --     supplementary agreement, development record or idle case, supplies linked to a changed
 --     batch, and supplies near the old or new geometry of a changed batch.
--- Figures, pieces and flags of everything else are copied from the previous run; rules whose
--- subject is not a batch or a supply (边角地, 处置逾期) are recomputed every time; 未供即用 is
--- recomputed for the patches that touch a batch in scope. A change of
+-- Figures, pieces and flags of everything else are copied from the previous run; 处置逾期 is
+-- recomputed every time; 未供即用 for the patches that touch a batch in scope; 边角地 for the
+-- clusters of pieces that hold a piece of a batch in scope, or lay next to one in the previous
+-- run, or lie near a supply in scope (landdb._remnant_reach). A change of
 -- settings, rules, townships or development zones makes the run full.
 
 -- ---------------------------------------------------------------- what changed
@@ -151,6 +152,27 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb._rule_chunk(text, date, bigint, bigint[], bigint) IS '一组批次的规则结果（内部） | flags of a batch rule for a chunk of batches (internal)';
 
+-- 未供即用 for the chunk of the batches (all of the table: a patch's flag may name a batch the run
+-- has no figures of) from id `first` up to the next of `leaders`, the first chunk from the lowest
+-- id: the flags of the patches touching them. A patch touching batches of two chunks is flagged by
+-- both, the same flag (landdb._insert_chunked_flags keeps one).
+DROP FUNCTION IF EXISTS landdb._used_chunk(date, bigint, bigint[], bigint);
+CREATE FUNCTION landdb._used_chunk(as_of date, run bigint, leaders bigint[], first bigint)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1000 AS $$
+DECLARE
+  upto bigint := (SELECT min(x) FROM unnest(leaders) x WHERE x > first);
+  ids bigint[];
+BEGIN
+  ids := ARRAY(SELECT b.id FROM landdb.approval_batch b
+               WHERE (b.id >= first OR first <= (SELECT min(x) FROM unnest(leaders) x))
+                 AND (upto IS NULL OR b.id < upto)
+               ORDER BY b.id);
+  RETURN QUERY SELECT * FROM landdb.rule_used_before_supply(as_of, run, ids);
+END $$;
+COMMENT ON FUNCTION landdb._used_chunk(date, bigint, bigint[], bigint) IS '一组批次的未供即用结果（内部） | used_before_supply flags for a chunk of batches (internal)';
+
 -- The seven date rules for chunk k of the supplies: ids from leaders[k] up to leaders[k + 1].
 -- (EXECUTE: planned for the bounds given, which a generic plan would scan to the last id from.)
 DROP FUNCTION IF EXISTS landdb._date_chunk(date, text[], bigint[], integer);
@@ -172,7 +194,9 @@ COMMENT ON FUNCTION landdb._date_chunk(date, text[], bigint[], integer) IS '一�
 -- function, whose cost the planner does not see: the scan is made parallel at no cost, and without
 -- an index, which would find the few leaders at once: "+ 0".)
 DROP FUNCTION IF EXISTS landdb._insert_chunked_flags(bigint, bigint[], text);
-CREATE FUNCTION landdb._insert_chunked_flags(run bigint, leaders bigint[], chunk_call text) RETURNS void
+DROP FUNCTION IF EXISTS landdb._insert_chunked_flags(bigint, bigint[], text, boolean);
+CREATE FUNCTION landdb._insert_chunked_flags(run bigint, leaders bigint[], chunk_call text,
+                                             one_per_subject boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   cost_setup text := current_setting('parallel_setup_cost');
@@ -186,12 +210,18 @@ BEGIN
                  'SELECT f.* FROM landdb.analysis_batch a CROSS JOIN LATERAL %s f '
                  'WHERE a.run_id + 0 = %s AND a.batch_id + 0 = ANY (%L::bigint[])', chunk_call, run, leaders);
   PERFORM set_config('parallel_setup_cost', cost_setup, true), set_config('parallel_tuple_cost', cost_tuple, true);
-  INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
-                           batch_ids, supply_ids)
-  SELECT run, f.* FROM _landdb_rule_flags f;
+  IF one_per_subject THEN
+    INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                             batch_ids, supply_ids)
+    SELECT DISTINCT ON (f.rule, f.subject) run, f.* FROM _landdb_rule_flags f ORDER BY f.rule, f.subject;
+  ELSE
+    INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                             batch_ids, supply_ids)
+    SELECT run, f.* FROM _landdb_rule_flags f;
+  END IF;
   DROP TABLE pg_temp._landdb_rule_flags;
 END $$;
-COMMENT ON FUNCTION landdb._insert_chunked_flags(bigint, bigint[], text) IS '分组并行计算并写入规则结果（内部） | insert flags computed chunk by chunk in parallel (internal)';
+COMMENT ON FUNCTION landdb._insert_chunked_flags(bigint, bigint[], text, boolean) IS '分组并行计算并写入规则结果（内部） | insert flags computed chunk by chunk in parallel (internal)';
 
 -- ---------------------------------------------------------------- the run
 DROP FUNCTION IF EXISTS landdb.analyze(date, boolean);
@@ -384,7 +414,43 @@ BEGIN
   FOR r IN SELECT c.rule, c.subject_kind FROM landdb.rule_catalog() c WHERE c.rule <> ALL (date_rules)
            ORDER BY c.sort LOOP
     t1 := clock_timestamp();
-    IF run_mode = 'incremental' AND r.subject_kind <> 'always' THEN
+    IF run_mode = 'incremental' AND r.rule = 'remnant_parcel' THEN
+      -- the clusters reached from: the batches in scope and those its old flags named, the pieces
+      -- that lay within the tolerance of an old piece of a batch in scope (a cluster split up, or
+      -- left), and the supplies in scope (and those its old flags named); every old flag naming a
+      -- batch reached is recomputed, the others copied
+      rb := ARRAY(SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b'
+                  UNION
+                  SELECT j FROM _landdb_hit h JOIN landdb.flag g ON g.id = h.id CROSS JOIN LATERAL unnest(g.batch_ids) j
+                  WHERE h.rule = r.rule
+                  UNION
+                  SELECT q.batch_id
+                  -- (OFFSET 0: the old pieces of the scope first, then their neighbours)
+                  FROM (SELECT p.geom FROM _landdb_scope x
+                        JOIN landdb.analysis_piece p ON p.run_id = prev.id AND p.batch_id = x.id
+                        WHERE x.kind = 'b' OFFSET 0) o
+                  JOIN landdb.analysis_piece q ON q.geom && ST_Expand(o.geom, snap + 0.001)
+                                              AND ST_DWithin(q.geom, o.geom, snap + 0.001) AND q.run_id + 0 = run);
+      rs := ARRAY(SELECT x.id FROM _landdb_scope x WHERE x.kind = 's'
+                  UNION
+                  SELECT j FROM _landdb_hit h JOIN landdb.flag g ON g.id = h.id CROSS JOIN LATERAL unnest(g.supply_ids) j
+                  WHERE h.rule = r.rule);
+      rb := landdb._remnant_reach(run, rb, rs);
+      INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                               batch_ids, supply_ids)
+      SELECT run, f.* FROM landdb._remnant_flags(d, run, rb) f;
+      INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                               batch_ids, supply_ids)
+      SELECT run, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
+             f.batch_ids, f.supply_ids
+      FROM landdb.flag f
+      WHERE f.run_id = prev.id AND f.rule = r.rule
+        AND f.id NOT IN (SELECT e.id
+                         FROM (SELECT g.id, unnest(g.batch_ids) AS i FROM landdb.flag g
+                               WHERE g.run_id = prev.id AND g.rule = r.rule) e
+                         WHERE e.i IN (SELECT x FROM unnest(rb) x))
+        AND f.subject NOT IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = run AND n.rule = r.rule);
+    ELSIF run_mode = 'incremental' AND r.subject_kind <> 'always' THEN
       -- the flags of the subjects in scope, recomputed; then the previous run's other flags
       -- (a subject recomputed is never copied too, whatever ids its old flag named). The scope
       -- takes in every batch and supply an old flag named together with one in scope: that
@@ -412,6 +478,10 @@ BEGIN
       WHERE f.run_id = prev.id AND f.rule = r.rule
         AND f.id NOT IN (SELECT h.id FROM _landdb_hit h WHERE h.rule = r.rule AND strpos(vias, h.via) > 0)
         AND f.subject NOT IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = run AND n.rule = r.rule);
+    ELSIF run_mode = 'full' AND r.rule = 'used_before_supply' AND cardinality(leaders) > 1 THEN
+      -- (chunks of the batches: the patches touching them)
+      PERFORM landdb._insert_chunked_flags(run, leaders, format(
+        'landdb._used_chunk(%L::date, %s, %L::bigint[], a.batch_id)', d, run, leaders), true);
     ELSIF run_mode = 'full' AND r.rule = ANY (chunk_rules) AND cardinality(leaders) > 1 THEN
       PERFORM landdb._insert_chunked_flags(run, leaders, format(
         'landdb._rule_chunk(%L, %L::date, %s, %L::bigint[], a.batch_id)', r.rule, d, run, leaders));
@@ -468,8 +538,8 @@ BEGIN
       AND (p.proname LIKE 'rule\_%' OR p.proname IN (
            'analyze', 'batch_supply', 'unsupplied', 'flags', 'supply_stats', 'five_year_supply_rate',
            'digestion', 'disposal_rate', 'years_of_supply', 'reconcile', '_reconcile', 'task_progress',
-           'supply_state', 'construction_patches', '_affected', 'run_batches', 'run_pieces',
-           '_batch_piece_geom'))
+           'supply_state', 'construction_patches', '_construction_patches', '_affected', 'run_batches',
+           'run_pieces', '_batch_piece_geom', '_remnant_reach', '_remnant_flags'))
   LOOP
     EXECUTE format('ALTER FUNCTION %s SET jit = off', f);
   END LOOP;
