@@ -261,6 +261,7 @@ DECLARE
   supply_leaders bigint[];
   n_supplies bigint;  -- supplies in a chunk
   cost_tuple text := current_setting('parallel_tuple_cost');
+  leader text := current_setting('parallel_leader_participation');
   t1 timestamptz;
 BEGIN
   IF d IS NULL THEN
@@ -324,13 +325,17 @@ BEGIN
     DROP TABLE pg_temp._landdb_overlay;
   END IF;
   -- (the townships, zones and valid geometries of the pieces too, in the same parallel scan)
-  -- (the planner cannot see that each of the overlay's few chunks is costly: parallel costs 0)
-  PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true);
+  -- (the planner cannot see that each of the overlay's few chunks is costly: parallel costs 0;
+  -- and the leader only gathers: busy with a chunk of its own, it would leave the workers waiting
+  -- with full queues)
+  PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true),
+          set_config('parallel_leader_participation', 'off', true);
   CREATE TEMP TABLE _landdb_overlay ON COMMIT DROP AS
     SELECT o.*, pp.townships AS piece_township, pp.zones AS piece_zone, pp.geoms AS piece_valid
     FROM landdb._overlay(d, ab, snap, width, min_area) o
     CROSS JOIN LATERAL landdb._piece_places(o.piece_geom) pp;
-  PERFORM set_config('parallel_setup_cost', '100', true), set_config('parallel_tuple_cost', cost_tuple, true);
+  PERFORM set_config('parallel_setup_cost', '100', true), set_config('parallel_tuple_cost', cost_tuple, true),
+          set_config('parallel_leader_participation', leader, true);
   INSERT INTO landdb.analysis_batch (
       run_id, batch_id, pzwh, pzwh_key, approval_date, township, zone_code, approved_m2, supplied_m2,
       withdrawn_m2, unsupplied_m2, unacquired_m2, acquired_unsupplied_m2, supply_rate, recorded_supplied_m2,
@@ -546,9 +551,11 @@ BEGIN
 END $$;
 -- The overlay of a county is one query over chunks of its batches: let PostgreSQL share them among
 -- as many workers as max_parallel_workers_per_gather allows (the batch table is small on disk, and
--- the planner cannot see how costly each chunk is).
+-- the planner cannot see how costly each chunk is); the leader only gathers.
 ALTER FUNCTION landdb.analyze(date, boolean) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = 0;
 ALTER FUNCTION landdb.batch_supply(date)
-  SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_table_scan_size = 0;
+  SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_table_scan_size = 0
+  SET parallel_leader_participation = off;
 ALTER FUNCTION landdb.unsupplied(date)
-  SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_table_scan_size = 0;
+  SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_table_scan_size = 0
+  SET parallel_leader_participation = off;
