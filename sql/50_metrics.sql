@@ -207,42 +207,47 @@ LANGUAGE sql STABLE AS $$
     SELECT landdb.setting_num('supply_rate_mismatch_share') AS share,
            landdb.setting_num('area_mismatch_min_m2') AS min_m2
   ), b AS (
+    -- (the batches given: a hashed set, not = ANY on every batch of the run)
+    SELECT r.* FROM landdb.run_batches($1, $2) r WHERE $3 IS NOT NULL AND r.batch_id IN (SELECT unnest($3))
+    UNION ALL
     SELECT r.* FROM cfg, landdb.run_batches($1, $2) r
-    WHERE CASE WHEN $3 IS NOT NULL THEN r.batch_id = ANY ($3)
-               ELSE abs(r.supplied_m2 - coalesce(r.recorded_supplied_m2, 0))
-                      > greatest(cfg.share * greatest(r.supplied_m2, coalesce(r.recorded_supplied_m2, 0)), cfg.min_m2)
-          END
-  ), cand AS (
-    -- supplies in force lying in the batch, and supplies in force linked to it
-    SELECT b.batch_id, s.id AS supply_id FROM b JOIN landdb.approval_batch ab ON ab.id = b.batch_id
-    JOIN landdb.supply s ON s.geom && ab.geom AND ST_Intersects(s.geom, ab.geom)
-    WHERE landdb.in_force(s.contract_date, s.reclaimed_date, $1)
-    UNION
-    SELECT b.batch_id, sb.supply_id FROM b JOIN landdb.supply_batch sb ON sb.batch_id = b.batch_id
-    JOIN landdb.supply s ON s.id = sb.supply_id
-    WHERE landdb.in_force(s.contract_date, s.reclaimed_date, $1)
+    WHERE $3 IS NULL
+      AND abs(r.supplied_m2 - coalesce(r.recorded_supplied_m2, 0))
+            > greatest(cfg.share * greatest(r.supplied_m2, coalesce(r.recorded_supplied_m2, 0)), cfg.min_m2)
   ), pairs AS (
-    SELECT c.batch_id, c.supply_id,
-           CASE WHEN s.geom IS NOT NULL AND ab.geom IS NOT NULL THEN ST_Area(ST_Intersection(s.geom, ab.geom)) END AS spatial_m2,
-           (SELECT coalesce(sb.area, CASE WHEN NOT EXISTS (SELECT 1 FROM landdb.supply_batch o2
-                                                           WHERE o2.supply_id = sb.supply_id AND o2.id <> sb.id)
-                                          THEN s.area END, 0)::double precision * 10000
-            FROM landdb.supply_batch sb WHERE sb.supply_id = s.id AND sb.batch_id = c.batch_id) AS recorded_m2
-    FROM cand c JOIN landdb.supply s ON s.id = c.supply_id JOIN landdb.approval_batch ab ON ab.id = c.batch_id
+    -- supplies in force lying in the batch, and supplies in force linked to it; each batch's looked
+    -- up through the indexes (lateral: joined as sets, the planner hashed the whole supply table
+    -- even for a few batches)
+    SELECT b.batch_id, x.*
+    FROM b CROSS JOIN LATERAL (
+      SELECT s.id AS supply_id, s.geom IS NULL AS no_geom, s.supply_key, s.dzjgh, s.land_user, s.contract_date,
+             CASE WHEN s.geom IS NOT NULL AND ab.geom IS NOT NULL THEN ST_Area(ST_Intersection(s.geom, ab.geom)) END
+               AS spatial_m2,
+             (SELECT coalesce(sb.area, CASE WHEN NOT EXISTS (SELECT 1 FROM landdb.supply_batch o2
+                                                             WHERE o2.supply_id = sb.supply_id AND o2.id <> sb.id)
+                                            THEN s.area END, 0)::double precision * 10000
+              FROM landdb.supply_batch sb WHERE sb.supply_id = s.id AND sb.batch_id = ab.id) AS recorded_m2
+      FROM landdb.approval_batch ab
+      CROSS JOIN LATERAL (SELECT t.id FROM landdb.supply t
+                          WHERE t.geom && ab.geom AND ST_Intersects(t.geom, ab.geom)
+                          UNION
+                          SELECT sb.supply_id FROM landdb.supply_batch sb WHERE sb.batch_id = ab.id) u
+      CROSS JOIN LATERAL (SELECT * FROM landdb.supply t WHERE t.id = u.id) s
+      WHERE ab.id = b.batch_id AND landdb.in_force(s.contract_date, s.reclaimed_date, $1)) x
   )
   SELECT b.batch_id, b.pzwh, b.pzwh_key, b.township, b.supplied_m2, b.recorded_supplied_m2,
          b.supplied_m2 - coalesce(b.recorded_supplied_m2, 0),
-         s.id, s.supply_key, s.dzjgh, s.land_user, s.contract_date,
+         p.supply_id, p.supply_key, p.dzjgh, p.land_user, p.contract_date,
          p.spatial_m2, p.recorded_m2,
-         CASE WHEN s.geom IS NULL THEN 0 ELSE coalesce(p.spatial_m2, 0) - coalesce(p.recorded_m2, 0) END,
-         CASE WHEN s.geom IS NULL THEN '无宗地图形，按登记面积计入'
+         CASE WHEN p.no_geom THEN 0 ELSE coalesce(p.spatial_m2, 0) - coalesce(p.recorded_m2, 0) END,
+         CASE WHEN p.no_geom THEN '无宗地图形，按登记面积计入'
               WHEN p.recorded_m2 IS NULL THEN '位于批次内但未登记关联'
               WHEN coalesce(p.spatial_m2, 0) <= cfg.min_m2 THEN '登记关联但图形不在批次内'
               ELSE '图形面积与登记面积不符' END
-  FROM cfg, b JOIN pairs p ON p.batch_id = b.batch_id JOIN landdb.supply s ON s.id = p.supply_id
-  WHERE s.geom IS NULL OR p.recorded_m2 IS NULL
+  FROM cfg, b JOIN pairs p ON p.batch_id = b.batch_id
+  WHERE p.no_geom OR p.recorded_m2 IS NULL
      OR abs(coalesce(p.spatial_m2, 0) - p.recorded_m2) > cfg.min_m2
-  ORDER BY b.pzwh_key, s.supply_key
+  ORDER BY b.pzwh_key, p.supply_key
 $$;
 COMMENT ON FUNCTION landdb._reconcile(date, bigint, bigint[]) IS '空间与登记已供面积核对（内部：给定运行或现算） | reconciliation of a run or computed now (internal)';
 
