@@ -592,8 +592,9 @@ RETURNS TABLE (
     nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision,
     piece_status text[], piece_geom geometry[])
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  -- (the chunks are found once, by uncorrelated sub-selects whose values the workers receive;
-  -- c.id + 0: a parallel scan of the table, not of the few index entries)
+  -- (the chunks are found by uncorrelated sub-selects, run once each before the scan, whose values
+  -- the workers receive; c.id + 0: a scan of every batch, shared out among the workers, not an
+  -- index look-up of the few first ids, which one process would make)
   SELECT o.*
   FROM landdb.approval_batch c
   CROSS JOIN LATERAL landdb._overlay_part(
