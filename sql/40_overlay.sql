@@ -476,7 +476,8 @@ COMMENT ON FUNCTION landdb._batch_overlay(bigint, geometry, numeric, double prec
   IS '单个批次的叠加分析（内部） | overlay of one batch with its inputs (internal)';
 
 -- ---------------------------------------------------------------- all batches
--- One row per batch from id lo up to hi (NULL: no end), of those in scope (NULL: all): figures, and
+-- One row per batch of the chunk that begins at id lo (firsts: the first id of every chunk, in
+-- order; the chunk ends before the next), of those in scope (NULL: all): figures, and
 -- the remainder pieces as arrays. Every aggregate is ordered, so the same data always give the same
 -- geometry. The inputs of a batch, each from one lateral join:
 --  c: supplies in force cutting the batch, each snapped onto the batch before the union (a
@@ -493,8 +494,10 @@ COMMENT ON FUNCTION landdb._batch_overlay(bigint, geometry, numeric, double prec
 -- workers; _overlay runs the chunks in parallel instead.)
 DROP FUNCTION IF EXISTS landdb._overlay_part(date, bigint[], bigint, bigint, double precision, double precision,
                                              double precision);
+DROP FUNCTION IF EXISTS landdb._overlay_part(date, bigint[], bigint[], bigint, double precision, double precision,
+                                             double precision);
 CREATE FUNCTION landdb._overlay_part(
-    as_of date, scope bigint[], lo bigint, hi bigint,
+    as_of date, scope bigint[], firsts bigint[], lo bigint,
     snap double precision, width double precision, min_area double precision)
 RETURNS TABLE (
     batch_id bigint, pzwh text, pzwh_key text, approval_date date, township text, zone_code text,
@@ -504,6 +507,8 @@ RETURNS TABLE (
     nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision,
     piece_status text[], piece_geom geometry[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE COST 10000000 ROWS 1000 AS $$
+DECLARE
+  hi bigint := firsts[array_position(firsts, lo) + 1];  -- NULL: the last chunk
 BEGIN
   RETURN QUERY
     SELECT b.id, b.pzwh, b.pzwh_key, b.approval_date,
@@ -563,7 +568,7 @@ BEGIN
       -- (a scope is joined, not tested with = ANY on every batch)
       AND (scope IS NULL OR b.id IN (SELECT unnest(scope)));
 END $$;
-COMMENT ON FUNCTION landdb._overlay_part(date, bigint[], bigint, bigint, double precision, double precision, double precision)
+COMMENT ON FUNCTION landdb._overlay_part(date, bigint[], bigint[], bigint, double precision, double precision, double precision)
   IS '一组批次的叠加分析（内部） | overlay of the batches of one id range (internal)';
 
 -- The first batch id of each chunk of the batches in scope (NULL: all), in order: up to 64 chunks
@@ -597,9 +602,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   -- index look-up of the few first ids, which one process would make)
   SELECT o.*
   FROM landdb.approval_batch c
-  CROSS JOIN LATERAL landdb._overlay_part(
-      as_of, scope, c.id, ((SELECT landdb._batch_chunks(scope)))[array_position((SELECT landdb._batch_chunks(scope)), c.id) + 1],
-      snap, width, min_area) o
+  CROSS JOIN LATERAL landdb._overlay_part(as_of, scope, (SELECT landdb._batch_chunks(scope)), c.id,
+                                          snap, width, min_area) o
   WHERE c.id + 0 = ANY ((SELECT landdb._batch_chunks(scope))::bigint[])
 $$;
 COMMENT ON FUNCTION landdb._overlay(date, bigint[], double precision, double precision, double precision)

@@ -191,25 +191,21 @@ COMMENT ON FUNCTION landdb._date_chunk(date, text[], bigint[], integer) IS '一�
 -- Insert into landdb.flag the flags of a run computed chunk by chunk in the workers of a parallel
 -- scan: one row per chunk (the run's batches that lead one: `leaders`), `chunk_call` the
 -- set-returning call that gives that chunk's flags, in terms of a.batch_id. (The work is in that
--- function, whose cost the planner does not see: the scan is made parallel at no cost, and without
--- an index, which would find the few leaders at once: "+ 0".)
+-- function, whose cost the planner does not see: the scan is made parallel at no cost, also of a
+-- small index (the function's SET clauses, undone when it returns), and without index conditions,
+-- which would find the few leaders at once: "+ 0".)
 DROP FUNCTION IF EXISTS landdb._insert_chunked_flags(bigint, bigint[], text);
 DROP FUNCTION IF EXISTS landdb._insert_chunked_flags(bigint, bigint[], text, boolean);
 CREATE FUNCTION landdb._insert_chunked_flags(run bigint, leaders bigint[], chunk_call text,
                                              one_per_subject boolean DEFAULT false) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-  cost_setup text := current_setting('parallel_setup_cost');
-  cost_tuple text := current_setting('parallel_tuple_cost');
+LANGUAGE plpgsql SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_index_scan_size = 0 AS $$
 BEGIN
   IF to_regclass('pg_temp._landdb_rule_flags') IS NOT NULL THEN
     DROP TABLE pg_temp._landdb_rule_flags;
   END IF;
-  PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true);
   EXECUTE format('CREATE TEMP TABLE _landdb_rule_flags ON COMMIT DROP AS '
                  'SELECT f.* FROM landdb.analysis_batch a CROSS JOIN LATERAL %s f '
                  'WHERE a.run_id + 0 = %s AND a.batch_id + 0 = ANY (%L::bigint[])', chunk_call, run, leaders);
-  PERFORM set_config('parallel_setup_cost', cost_setup, true), set_config('parallel_tuple_cost', cost_tuple, true);
   IF one_per_subject THEN
     INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
                              batch_ids, supply_ids)
@@ -222,6 +218,30 @@ BEGIN
   DROP TABLE pg_temp._landdb_rule_flags;
 END $$;
 COMMENT ON FUNCTION landdb._insert_chunked_flags(bigint, bigint[], text, boolean) IS '分组并行计算并写入规则结果（内部） | insert flags computed chunk by chunk in parallel (internal)';
+
+-- The overlay of the batches of a scope (NULL: all) into the temporary table _landdb_overlay, with
+-- the township, zone and valid geometry of every piece, in the same parallel scan. (The planner
+-- cannot see that each of the overlay's few chunks is costly: parallel costs 0, also for a scan of
+-- a small index, which the batch table's primary key of a county of 20 000 is (without it, once
+-- the table was vacuumed, the overlay ran in one process); and the leader only gathers: busy with
+-- a chunk of its own, it would leave the workers waiting with full queues. SET clauses, undone
+-- when the function returns; batch_supply and unsupplied have the same.)
+DROP FUNCTION IF EXISTS landdb._overlay_table(date, bigint[], double precision, double precision, double precision);
+CREATE FUNCTION landdb._overlay_table(as_of date, scope bigint[], snap double precision, width double precision,
+                                      min_area double precision) RETURNS void
+LANGUAGE plpgsql SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_index_scan_size = 0
+SET parallel_leader_participation = off AS $$
+BEGIN
+  IF to_regclass('pg_temp._landdb_overlay') IS NOT NULL THEN
+    DROP TABLE pg_temp._landdb_overlay;
+  END IF;
+  CREATE TEMP TABLE _landdb_overlay ON COMMIT DROP AS
+    SELECT o.*, pp.townships AS piece_township, pp.zones AS piece_zone, pp.geoms AS piece_valid
+    FROM landdb._overlay(as_of, scope, snap, width, min_area) o
+    CROSS JOIN LATERAL landdb._piece_places(o.piece_geom) pp;
+END $$;
+COMMENT ON FUNCTION landdb._overlay_table(date, bigint[], double precision, double precision, double precision)
+  IS '叠加分析写入临时表（内部） | overlay of a scope into a temporary table (internal)';
 
 -- ---------------------------------------------------------------- the run
 DROP FUNCTION IF EXISTS landdb.analyze(date, boolean);
@@ -260,8 +280,6 @@ DECLARE
   leaders bigint[];
   supply_leaders bigint[];
   n_supplies bigint;  -- supplies in a chunk
-  cost_tuple text := current_setting('parallel_tuple_cost');
-  leader text := current_setting('parallel_leader_participation');
   t1 timestamptz;
 BEGIN
   IF d IS NULL THEN
@@ -321,21 +339,7 @@ BEGIN
   timings := timings || jsonb_build_object('changes', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3));
   t1 := clock_timestamp();
   -- overlay of the batches to (re)compute
-  IF to_regclass('pg_temp._landdb_overlay') IS NOT NULL THEN
-    DROP TABLE pg_temp._landdb_overlay;
-  END IF;
-  -- (the townships, zones and valid geometries of the pieces too, in the same parallel scan)
-  -- (the planner cannot see that each of the overlay's few chunks is costly: parallel costs 0;
-  -- and the leader only gathers: busy with a chunk of its own, it would leave the workers waiting
-  -- with full queues)
-  PERFORM set_config('parallel_setup_cost', '0', true), set_config('parallel_tuple_cost', '0', true),
-          set_config('parallel_leader_participation', 'off', true);
-  CREATE TEMP TABLE _landdb_overlay ON COMMIT DROP AS
-    SELECT o.*, pp.townships AS piece_township, pp.zones AS piece_zone, pp.geoms AS piece_valid
-    FROM landdb._overlay(d, ab, snap, width, min_area) o
-    CROSS JOIN LATERAL landdb._piece_places(o.piece_geom) pp;
-  PERFORM set_config('parallel_setup_cost', '100', true), set_config('parallel_tuple_cost', cost_tuple, true),
-          set_config('parallel_leader_participation', leader, true);
+  PERFORM landdb._overlay_table(d, ab, snap, width, min_area);
   INSERT INTO landdb.analysis_batch (
       run_id, batch_id, pzwh, pzwh_key, approval_date, township, zone_code, approved_m2, supplied_m2,
       withdrawn_m2, unsupplied_m2, unacquired_m2, acquired_unsupplied_m2, supply_rate, recorded_supplied_m2,
@@ -555,7 +559,7 @@ END $$;
 ALTER FUNCTION landdb.analyze(date, boolean) SET parallel_setup_cost = 100 SET min_parallel_table_scan_size = 0;
 ALTER FUNCTION landdb.batch_supply(date)
   SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_table_scan_size = 0
-  SET parallel_leader_participation = off;
+  SET min_parallel_index_scan_size = 0 SET parallel_leader_participation = off;
 ALTER FUNCTION landdb.unsupplied(date)
   SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_table_scan_size = 0
-  SET parallel_leader_participation = off;
+  SET min_parallel_index_scan_size = 0 SET parallel_leader_participation = off;
