@@ -94,7 +94,7 @@ COMMENT ON FUNCTION landdb._bulk_object_exists(text, text, text) IS '索引或�
 -- its per-row history is still paused (bulk_index_off without bulk_index_on would leave the table
 -- without its indexes and checks, and later inserts unrecorded).
 CREATE OR REPLACE FUNCTION landdb._bulk_load_finished() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = format('landdb.%I', NEW.tbl)::regclass
              AND tgname = 'history_i' AND tgenabled = 'D') THEN
