@@ -478,9 +478,6 @@ class Importer:
             with self.conn.cursor() as cur:
                 cur.execute("SELECT landdb.bulk_index_off(%s)", (table,))
                 self.index_off = cur.fetchone()[0]
-                import os
-                if os.environ.get("HACK_TRUNC"):
-                    cur.execute(f"TRUNCATE landdb.{table} CASCADE")
             self.copy_cols.append("import_run_id")
             names = ["src_row" if c == "row_no" else c for c in self.copy_cols]
             self.copier = CopyThread(self.conn, f"landdb.{table}", self.copy_cols, names)
