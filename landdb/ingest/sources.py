@@ -27,6 +27,7 @@ TABLE_EXT = {".xlsx": "xlsx", ".xlsm": "xlsx", ".csv": "csv"}
 SIDECARS = {".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml", ".qmd", ".md",
             ".pdf", ".doc", ".docx", ".xls"}
 CHUNK = 25_000
+FIRST_CHUNK = 2_000  # a small first chunk: the server starts loading while the rest is read
 
 
 class SourceError(LanddbError):
@@ -246,20 +247,33 @@ def read_vector(ds: Dataset, encoding: str | None, recode=None,
 def _arrow_batches(ds: Dataset, encoding: str | None, size: int, skip: int, attributes: bool = True,
                    geometry: bool = True) -> Iterator[tuple[int, dict, np.ndarray | None]]:
     """GDAL's batches of records from feature ``skip`` (0-based): (count, {field: Arrow array},
-    shapely geometries or None)."""
+    shapely geometries or None). The first batch is small, so that loading starts early, except
+    where GDAL reads a shapefile's attributes: it skips deleted records, so that a second reader
+    started at "feature N" could read one record twice."""
     import pyogrio
 
-    with pyogrio.open_arrow(ds.path, layer=ds.layer, encoding=encoding, batch_size=size, use_pyarrow=True,
-                            columns=None if attributes else [], read_geometry=geometry,
-                            skip_features=skip) as (meta, reader):
-        geom_col = meta.get("geometry_name") or "wkb_geometry"
-        for batch in reader:
-            cols = {k: batch.column(k) for k in batch.schema.names if k != geom_col}
-            geoms = None
-            if geometry and geom_col in batch.schema.names:
-                wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
-                geoms = shapely.from_wkb(wkb, on_invalid="ignore")
-            yield batch.num_rows, cols, geoms
+    first = min(FIRST_CHUNK, size)
+    passes = [(skip, first, True), (skip + first, size, False)]
+    if first == size or (ds.fmt == "shp" and attributes):
+        passes = [(skip, size, False)]
+    for at, batch_size, once in passes:
+        with pyogrio.open_arrow(ds.path, layer=ds.layer, encoding=encoding, batch_size=batch_size,
+                                use_pyarrow=True, columns=None if attributes else [], read_geometry=geometry,
+                                skip_features=at) as (meta, reader):
+            geom_col = meta.get("geometry_name") or "wkb_geometry"
+            n = 0
+            for batch in reader:
+                cols = {k: batch.column(k) for k in batch.schema.names if k != geom_col}
+                geoms = None
+                if geometry and geom_col in batch.schema.names:
+                    wkb = batch.column(geom_col).to_numpy(zero_copy_only=False)
+                    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+                n += batch.num_rows
+                yield batch.num_rows, cols, geoms
+                if once:
+                    break
+        if once and n < first:  # the layer ended within the first batch
+            return
 
 
 # ------------------------------------------------------------------------------ 部标 TXT
