@@ -85,6 +85,8 @@ def fresh_database(c: EmbeddedCluster, name: str, landdb_schema: bool) -> str:
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cur.execute(f'CREATE DATABASE "{name}"')
+        # the previous contender's writes are flushed now, not during the next one's timing
+        cur.execute("CHECKPOINT")
     admin.close()
     conn = psycopg2.connect(**c.conninfo(dbname=name))
     if landdb_schema:
