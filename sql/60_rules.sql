@@ -737,11 +737,12 @@ LANGUAGE sql STABLE AS $$
            landdb.setting_num('idle_suspended_years') AS suspended_n,
            landdb.setting_num('idle_fee_share') AS share, landdb.setting_num('idle_developed_share') AS dev_share,
            landdb.setting_num('idle_invested_share') AS inv_share,
-           landdb.setting_list('idle_supply_methods') AS methods, landdb.setting_list('government_causes') AS gov
+           landdb.words_regex(landdb.setting_list('idle_supply_methods')) AS methods_rx,
+           landdb.setting_list('government_causes') AS gov
   ),
   s AS MATERIALIZED (
     SELECT s.*,
-           landdb.method_in(s.supply_method, cfg.methods) AS idle_scope,
+           coalesce(s.supply_method ~ cfg.methods_rx, false) AS idle_scope,
            coalesce(s.idle_cause = ANY (cfg.gov), false) AS gov,
            CASE WHEN s.determined THEN format('；已认定闲置（%s，%s）', s.case_no, s.determined_date)
                 ELSE '；尚未认定' END AS det_text,
@@ -904,12 +905,14 @@ CREATE FUNCTION landdb._outside_candidates(d date, w double precision, src text[
 RETURNS TABLE (id bigint)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
+DECLARE
+  rx text := landdb.words_regex(src);
 BEGIN
   RETURN QUERY
     SELECT s.id
     FROM landdb.supply s
     WHERE s.geom IS NOT NULL AND landdb.in_force(s.contract_date, s.reclaimed_date, d)
-      AND landdb.method_in(s.land_source, src)
+      AND coalesce(s.land_source ~ rx, false)
       AND s.id NOT IN (
         SELECT t.id
         -- (each batch grown once, a function in FROM; the supplies in it follow one another, so
@@ -921,7 +924,7 @@ BEGIN
              AND (t.area_m2 > 1.000001 * (ST_Area(g.grown) - ST_Area(b.geom)) + 1e-6
                   OR ST_Intersects(b.geom, t.geom))
         WHERE b.geom IS NOT NULL AND coalesce(b.approval_date <= d, true)
-          AND landdb.in_force(t.contract_date, t.reclaimed_date, d) AND landdb.method_in(t.land_source, src));
+          AND landdb.in_force(t.contract_date, t.reclaimed_date, d) AND coalesce(t.land_source ~ rx, false));
 END $$;
 COMMENT ON FUNCTION landdb._outside_candidates(date, double precision, text[]) IS '新增建设用地供地中需叠加检查者（内部） | supplies the outside-approval rule must overlay (internal)';
 
@@ -953,6 +956,7 @@ DECLARE
   w double precision := landdb.setting_num('sliver_width_m');
   min_m2 double precision := landdb.setting_num('sliver_area_m2');
   src text[] := landdb.setting_list('new_land_sources');
+  rx text := landdb.words_regex(src);
   need bigint[] := supply_scope;  -- the supplies to overlay (NULL: all)
 BEGIN
   IF need IS NULL AND w > 0 THEN
@@ -974,7 +978,7 @@ BEGIN
     FROM landdb.supply s
     CROSS JOIN LATERAL landdb._outside_part(s.geom, d, w, min_m2) c
     WHERE s.geom IS NOT NULL AND (need IS NULL OR s.id = ANY (need))
-      AND landdb.in_force(s.contract_date, s.reclaimed_date, d) AND landdb.method_in(s.land_source, src)
+      AND landdb.in_force(s.contract_date, s.reclaimed_date, d) AND coalesce(s.land_source ~ rx, false)
       AND NOT EXISTS (SELECT 1 FROM landdb.approval_batch b
                       WHERE b.geom && s.geom AND ST_CoveredBy(s.geom, b.geom) AND coalesce(b.approval_date <= d, true))
   )

@@ -190,6 +190,22 @@ def test_supply_outside_approval(land: Land) -> None:
     assert f["NOWHERE"]["area_m2"] == approx(400)
 
 
+def test_land_source_words_match_as_literal_words(land: Land) -> None:
+    """The rules test a value against a settings list (new_land_sources, idle_supply_methods) with
+    a regular expression made from the words: it must say what method_in says, special characters
+    in the words taken literally."""
+    cases = [("新增建设用地", ["新增"]), ("存量", ["新增"]), ("a.bc", ["a.b"]), ("axbc", ["a.b"]), ("(x)", ["(x)"]),
+             ("[y]z", ["[y]"]), ("c", ["c|d"]), ("c|d", ["c|d"]), ("e\\f", ["e\\f"]), ("ef", ["e\\f"]),
+             ("^$*+?{}", ["^$*+?{}"]), ("x", [""]), ("x", []), ("", ["新增"]), (None, ["新增"]),
+             ("协议出让", ["划拨", "出让"])]
+    for value, words in cases:
+        got = land.sql("SELECT coalesce(%s::text ~ landdb.words_regex(%s::text[]), false) AS r, "
+                       "landdb.method_in(%s::text, %s::text[]) AS m", (value, words, value, words))[0]
+        assert got["r"] == got["m"], (value, words)
+    assert [land.sql("SELECT coalesce(%s ~ landdb.words_regex(%s::text[]), false) AS r", (v, w))[0]["r"]
+            for v, w in cases[:4]] == [True, False, True, False]
+
+
 def test_supply_outside_approval_near_the_sliver_width(land: Land) -> None:
     """The cheap test that spares the overlay (a supply within 0.4 × the sliver width of a batch it
     meets) must not change the flags: a 0.45 m strip outside is still a sliver, found by the
