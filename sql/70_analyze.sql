@@ -188,6 +188,21 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb._date_chunk(date, text[], bigint[], integer) IS '一组供地的日期类规则结果（内部） | the date rules for a chunk of supplies (internal)';
 
+-- supply_overlap for stripe k of `parts` of the grid columns c0 … c1 that the supplies' extent
+-- covers (landdb._supply_pairs, 200 m cells); the first and last stripes are open, so that an
+-- extent from out-of-date statistics still leaves no supply out.
+DROP FUNCTION IF EXISTS landdb._overlap_chunk(date, integer, integer, integer, integer);
+CREATE FUNCTION landdb._overlap_chunk(as_of date, k integer, parts integer, c0 integer, c1 integer)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 100 AS $$
+  SELECT f.* FROM landdb._supply_overlap($1, NULL,
+    CASE WHEN $2 > 1 THEN $4 + (($5 - $4 + 1) * ($2 - 1)) / $3 END,
+    CASE WHEN $2 < $3 THEN $4 + (($5 - $4 + 1) * $2) / $3 END) f
+  WHERE $2 BETWEEN 1 AND $3
+$$;
+COMMENT ON FUNCTION landdb._overlap_chunk(date, integer, integer, integer, integer) IS '一条网格带内的供地重叠（内部） | supply_overlap for a stripe of the grid (internal)';
+
 -- Insert into landdb.flag the flags of a run computed chunk by chunk in the workers of a parallel
 -- scan: one row per chunk (the run's batches that lead one: `leaders`), `chunk_call` the
 -- set-returning call that gives that chunk's flags, in terms of a.batch_id. (The work is in that
@@ -280,6 +295,8 @@ DECLARE
   leaders bigint[];
   supply_leaders bigint[];
   n_supplies bigint;  -- supplies in a chunk
+  c0 integer;  -- the supplies' extent in grid columns (supply_overlap)
+  c1 integer;
   t1 timestamptz;
 BEGIN
   IF d IS NULL THEN
@@ -491,6 +508,13 @@ BEGIN
       -- (chunks of the batches: the patches touching them)
       PERFORM landdb._insert_chunked_flags(run, leaders, format(
         'landdb._used_chunk(%L::date, %s, %L::bigint[], a.batch_id)', d, run, leaders), true);
+    ELSIF run_mode = 'full' AND r.rule = 'supply_overlap' AND cardinality(leaders) > 1 THEN
+      -- (stripes of the grid of the supplies' boxes, 200 m cells)
+      SELECT floor(ST_XMin(e) / 200)::int, floor(ST_XMax(e) / 200)::int INTO c0, c1
+      FROM (SELECT ST_Extent(s.geom) AS e FROM landdb.supply s) x;
+      PERFORM landdb._insert_chunked_flags(run, leaders, format(
+        'landdb._overlap_chunk(%L::date, array_position(%L::bigint[], a.batch_id), %s, %s, %s)',
+        d, leaders, cardinality(leaders), coalesce(c0, 0), coalesce(c1, 0)));
     ELSIF run_mode = 'full' AND r.rule = ANY (chunk_rules) AND cardinality(leaders) > 1 THEN
       PERFORM landdb._insert_chunked_flags(run, leaders, format(
         'landdb._rule_chunk(%L, %L::date, %s, %L::bigint[], a.batch_id)', r.rule, d, run, leaders));

@@ -253,6 +253,29 @@ def test_supply_overlap(land: Land) -> None:
     assert len(f[0]["supply_ids"]) == 2
 
 
+def test_supply_overlap_in_stripes_finds_each_pair_once(land: Land) -> None:
+    """analyze finds overlapping supplies in stripes of a 200 m grid on both cores: pairs across a
+    stripe or cell boundary, one supply in many cells, a pair in one cell — each flagged once, as
+    the whole county at once flags it."""
+    land.supply("W1", rect(0, 0, 500, 60), date(2021, 1, 1))          # many cells wide
+    land.supply("W2", rect(190, 50, 210, 120), date(2021, 1, 1))      # across a cell boundary of W1
+    land.supply("W3", rect(395, 10, 420, 30), date(2021, 1, 1))       # inside W1
+    land.supply("W4", rect(600, 0, 650, 50), date(2021, 1, 1))
+    land.supply("W5", rect(640, 40, 700, 100), date(2021, 1, 1))      # 10 × 10 with W4
+    land.supply("W6", rect(700, 0, 760, 40), date(2021, 1, 1))        # touches W5's corner only
+    whole = {r["subject"]: r["area_m2"] for r in land.sql(
+        "SELECT subject, area_m2 FROM landdb.rule_supply_overlap(%s)", (AS_OF,))}
+    assert set(whole) == {"W1 | W2", "W1 | W3", "W4 | W5"}
+    assert whole["W1 | W2"] == approx(200) and whole["W1 | W3"] == approx(500) and whole["W4 | W5"] == approx(100)
+    c0, c1 = land.sql("SELECT floor(ST_XMin(e) / 200)::int AS c0, floor(ST_XMax(e) / 200)::int AS c1 "
+                      "FROM (SELECT ST_Extent(geom) e FROM landdb.supply) x")[0].values()
+    for parts in (2, 3, 7):
+        got = land.sql("SELECT f.subject, f.area_m2 FROM generate_series(1, %s) k, "
+                       "landdb._overlap_chunk(%s, k, %s, %s, %s) f", (parts, AS_OF, parts, c0, c1))
+        assert sorted(r["subject"] for r in got) == sorted(whole), parts
+        assert all(r["area_m2"] == approx(whole[r["subject"]]) for r in got)
+
+
 def test_batch_overlap(land: Land) -> None:
     land.batch("BA", rect(0, 0, 100, 100), date(2020, 1, 1))
     land.batch("BB", rect(80, 0, 200, 100), date(2021, 1, 1))               # 20 m × 100 m twice approved
