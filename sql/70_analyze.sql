@@ -189,8 +189,7 @@ END $$;
 COMMENT ON FUNCTION landdb._date_chunk(date, text[], bigint[], integer) IS '一组供地的日期类规则结果（内部） | the date rules for a chunk of supplies (internal)';
 
 -- supply_overlap for stripe k of `parts` of the grid columns c0 … c1 that the supplies' extent
--- covers (landdb._supply_pairs, 200 m cells); the first and last stripes are open, so that an
--- extent from out-of-date statistics still leaves no supply out.
+-- covers (landdb._supply_pairs, 200 m cells); the first and last stripes are open-ended.
 DROP FUNCTION IF EXISTS landdb._overlap_chunk(date, integer, integer, integer, integer);
 CREATE FUNCTION landdb._overlap_chunk(as_of date, k integer, parts integer, c0 integer, c1 integer)
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,

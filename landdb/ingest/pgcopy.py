@@ -4,8 +4,9 @@ The server reads binary COPY without parsing text: no CSV scanning, no hex decod
 geometries (PostGIS receives the EWKB itself), no number or date parsing. Every value still
 goes through its type's receive function, so the checks are the server's own: geometry type
 and SRID (typmod), numeric precision and scale, valid UTF-8. A row is a 2-byte field count,
-then per field a 4-byte length (-1 for NULL) and the value's bytes; each field becomes an Arrow
-binary array of "length + bytes" per row and one ``binary_join_element_wise`` lays the rows out.
+then per field a 4-byte length (-1 for NULL) and the value's bytes. The fixed-width parts (lengths,
+numbers, dates) of neighbouring columns are one numpy byte matrix, the values of variable width
+(text, JSON, EWKB) stay Arrow arrays, and one ``binary_join_element_wise`` lays the rows out.
 """
 
 from __future__ import annotations
@@ -109,13 +110,6 @@ def _valid(arr: pa.Array) -> np.ndarray:
 def _be4(values: np.ndarray) -> np.ndarray:
     """int32 lengths as big-endian bytes, one row of 4 per value."""
     return np.asarray(values).astype(">i4").view(np.uint8).reshape(-1, 4)
-
-
-def _repeat(value: bytes, n: int) -> pa.Array:
-    """The same bytes on every row."""
-    data = pa.py_buffer(value * n)
-    offsets = pa.py_buffer(np.arange(0, (n + 1) * len(value), len(value), dtype=np.int32))
-    return pa.Array.from_buffers(pa.binary(), n, [None, offsets, data])
 
 
 def _rows(run: list[tuple[np.ndarray, np.ndarray]]) -> pa.Array:
