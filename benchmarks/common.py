@@ -85,7 +85,13 @@ def fresh_database(c: EmbeddedCluster, name: str, landdb_schema: bool) -> str:
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cur.execute(f'CREATE DATABASE "{name}"')
-        # the previous contender's writes are flushed now, not during the next one's timing
+        # the previous contender's table is vacuumed and its writes flushed now, not during the next
+        # one's timing
+        for _ in range(600):
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'")
+            if not cur.fetchone()[0]:
+                break
+            time.sleep(0.5)
         cur.execute("CHECKPOINT")
     admin.close()
     conn = psycopg2.connect(**c.conninfo(dbname=name))
