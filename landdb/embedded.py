@@ -208,7 +208,9 @@ class EmbeddedCluster:
             [
                 str(self.bin / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
                 "--auth-local=trust", "--auth-host=reject", "-E", "UTF8",
-                "--locale=C.UTF-8", "--no-instructions",
+                # text sorts by code point, as C.UTF-8 sorts it, but byte-wise: index builds and
+                # sorts of text keys compare with memcmp instead of strcoll
+                "--locale=C.UTF-8", "--lc-collate=C", "--no-instructions",
             ],
             timeout=300,
         )
