@@ -133,11 +133,17 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb._piece_places(geometry[]) IS '图斑所在乡镇、开发区及有效图形（内部） | township, zone and valid geometry of each piece (internal)';
 
--- The flags of a batch rule for one chunk of the batches of a run: those from id `first` up to the
--- next of `leaders` (the first ids of the chunks). analyze computes the rules whose subjects are
--- independent of one another chunk by chunk, in the workers of a parallel scan.
+-- The flags of a batch rule for one chunk of batches: ids from `first` up to the next of `leaders`
+-- (the first ids of the chunks). analyze computes the rules whose subjects are independent of one
+-- another chunk by chunk, in the workers of a parallel scan. The batches are the run's, or with
+-- `every_batch` all of the table, the first chunk from the lowest id (未供即用: a patch's flag may
+-- name a batch the run has no figures of; a patch touching batches of two chunks is flagged by
+-- both, the same flag, and landdb._insert_chunked_flags keeps one).
+DROP FUNCTION IF EXISTS landdb._used_chunk(date, bigint, bigint[], bigint);
 DROP FUNCTION IF EXISTS landdb._rule_chunk(text, date, bigint, bigint[], bigint);
-CREATE FUNCTION landdb._rule_chunk(rule_name text, as_of date, run bigint, leaders bigint[], first bigint)
+DROP FUNCTION IF EXISTS landdb._rule_chunk(text, date, bigint, bigint[], bigint, boolean);
+CREATE FUNCTION landdb._rule_chunk(rule_name text, as_of date, run bigint, leaders bigint[], first bigint,
+                                   every_batch boolean DEFAULT false)
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1000 AS $$
@@ -145,33 +151,19 @@ DECLARE
   upto bigint := (SELECT min(x) FROM unnest(leaders) x WHERE x > first);
   ids bigint[];
 BEGIN
-  ids := ARRAY(SELECT a.batch_id FROM landdb.analysis_batch a
-               WHERE a.run_id = run AND a.batch_id >= first AND (upto IS NULL OR a.batch_id < upto)
-               ORDER BY a.batch_id);
+  IF every_batch THEN
+    ids := ARRAY(SELECT b.id FROM landdb.approval_batch b
+                 WHERE (b.id >= first OR first <= (SELECT min(x) FROM unnest(leaders) x))
+                   AND (upto IS NULL OR b.id < upto)
+                 ORDER BY b.id);
+  ELSE
+    ids := ARRAY(SELECT a.batch_id FROM landdb.analysis_batch a
+                 WHERE a.run_id = run AND a.batch_id >= first AND (upto IS NULL OR a.batch_id < upto)
+                 ORDER BY a.batch_id);
+  END IF;
   RETURN QUERY EXECUTE format('SELECT * FROM landdb.%I($1, $2, $3)', 'rule_' || rule_name) USING as_of, run, ids;
 END $$;
-COMMENT ON FUNCTION landdb._rule_chunk(text, date, bigint, bigint[], bigint) IS '一组批次的规则结果（内部） | flags of a batch rule for a chunk of batches (internal)';
-
--- 未供即用 for the chunk of the batches (all of the table: a patch's flag may name a batch the run
--- has no figures of) from id `first` up to the next of `leaders`, the first chunk from the lowest
--- id: the flags of the patches touching them. A patch touching batches of two chunks is flagged by
--- both, the same flag (landdb._insert_chunked_flags keeps one).
-DROP FUNCTION IF EXISTS landdb._used_chunk(date, bigint, bigint[], bigint);
-CREATE FUNCTION landdb._used_chunk(as_of date, run bigint, leaders bigint[], first bigint)
-RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
-               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1000 AS $$
-DECLARE
-  upto bigint := (SELECT min(x) FROM unnest(leaders) x WHERE x > first);
-  ids bigint[];
-BEGIN
-  ids := ARRAY(SELECT b.id FROM landdb.approval_batch b
-               WHERE (b.id >= first OR first <= (SELECT min(x) FROM unnest(leaders) x))
-                 AND (upto IS NULL OR b.id < upto)
-               ORDER BY b.id);
-  RETURN QUERY SELECT * FROM landdb.rule_used_before_supply(as_of, run, ids);
-END $$;
-COMMENT ON FUNCTION landdb._used_chunk(date, bigint, bigint[], bigint) IS '一组批次的未供即用结果（内部） | used_before_supply flags for a chunk of batches (internal)';
+COMMENT ON FUNCTION landdb._rule_chunk(text, date, bigint, bigint[], bigint, boolean) IS '一组批次的规则结果（内部） | flags of a batch rule for a chunk of batches (internal)';
 
 -- The seven date rules for chunk k of the supplies: ids from leaders[k] up to leaders[k + 1].
 -- (EXECUTE: planned for the bounds given, which a generic plan would scan to the last id from.)
@@ -506,7 +498,7 @@ BEGIN
     ELSIF run_mode = 'full' AND r.rule = 'used_before_supply' AND cardinality(leaders) > 1 THEN
       -- (chunks of the batches: the patches touching them)
       PERFORM landdb._insert_chunked_flags(run, leaders, format(
-        'landdb._used_chunk(%L::date, %s, %L::bigint[], a.batch_id)', d, run, leaders), true);
+        'landdb._rule_chunk(%L, %L::date, %s, %L::bigint[], a.batch_id, true)', r.rule, d, run, leaders), true);
     ELSIF run_mode = 'full' AND r.rule = 'supply_overlap' AND cardinality(leaders) > 1 THEN
       -- (stripes of the grid of the supplies' boxes, 200 m cells)
       SELECT floor(ST_XMin(e) / 200)::int, floor(ST_XMax(e) / 200)::int INTO c0, c1
