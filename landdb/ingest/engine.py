@@ -216,12 +216,10 @@ class CopyThread:
     (Arrow and numpy, :mod:`.pgcopy`) and goes on reading and checking the next one while the
     server loads this one."""
 
-    def __init__(self, conn: psycopg2.extensions.connection, table: str, columns: list[str],
-                 target_names: list[str] | None = None) -> None:
+    def __init__(self, conn: psycopg2.extensions.connection, table: str, names: list[str]) -> None:
         import queue
         import threading
 
-        names = target_names or columns
         with conn.cursor() as cur:
             self.types = pgcopy.columns_of(cur, table, names)
         self.conn = conn
@@ -480,7 +478,7 @@ class Importer:
                 self.index_off = cur.fetchone()[0]
             self.copy_cols.append("import_run_id")
             names = ["src_row" if c == "row_no" else c for c in self.copy_cols]
-            self.copier = CopyThread(self.conn, f"landdb.{table}", self.copy_cols, names)
+            self.copier = CopyThread(self.conn, f"landdb.{table}", names)
         else:
             self.copier = CopyThread(self.conn, "stage", self.copy_cols)
 
