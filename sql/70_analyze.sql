@@ -194,6 +194,24 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 100 AS $$
 $$;
 COMMENT ON FUNCTION landdb._overlap_chunk(date, integer, integer, integer, integer) IS '一条网格带内的供地重叠（内部） | supply_overlap for a stripe of the grid (internal)';
 
+-- A re-analysis keeps the previous run's flags of a rule that it has not recomputed: copied into
+-- run `run` are the flags of `rule_name` of run `prev` but those of `skip` (their subjects were in
+-- scope) and those whose subject the new run has already flagged (a subject recomputed is never
+-- copied too).
+DROP FUNCTION IF EXISTS landdb._copy_flags(bigint, bigint, text, bigint[]);
+CREATE FUNCTION landdb._copy_flags(run bigint, prev bigint, rule_name text, skip bigint[]) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
+                           batch_ids, supply_ids)
+  SELECT $1, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
+         f.batch_ids, f.supply_ids
+  FROM landdb.flag f
+  WHERE f.run_id = $2 AND f.rule = $3
+    AND f.id NOT IN (SELECT unnest($4))
+    AND f.subject NOT IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = $1 AND n.rule = $3)
+$$;
+COMMENT ON FUNCTION landdb._copy_flags(bigint, bigint, text, bigint[]) IS '复制上次运行中未重算的规则结果（内部） | copy the previous run''s flags of a rule that were not recomputed (internal)';
+
 -- Insert into landdb.flag the flags of a run computed chunk by chunk in the workers of a parallel
 -- scan: one row per chunk (the run's batches that lead one: `leaders`), `chunk_call` the
 -- set-returning call that gives that chunk's flags, in terms of a.batch_id. (The work is in that
@@ -456,17 +474,10 @@ BEGIN
       INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
                                batch_ids, supply_ids)
       SELECT run, f.* FROM landdb._remnant_flags(d, run, rb) f;
-      INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
-                               batch_ids, supply_ids)
-      SELECT run, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
-             f.batch_ids, f.supply_ids
-      FROM landdb.flag f
-      WHERE f.run_id = prev.id AND f.rule = r.rule
-        AND f.id NOT IN (SELECT e.id
-                         FROM (SELECT g.id, unnest(g.batch_ids) AS i FROM landdb.flag g
-                               WHERE g.run_id = prev.id AND g.rule = r.rule) e
-                         WHERE e.i IN (SELECT x FROM unnest(rb) x))
-        AND f.subject NOT IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = run AND n.rule = r.rule);
+      PERFORM landdb._copy_flags(run, prev.id, r.rule, ARRAY(
+        SELECT e.id FROM (SELECT g.id, unnest(g.batch_ids) AS i FROM landdb.flag g
+                          WHERE g.run_id = prev.id AND g.rule = r.rule) e
+        WHERE e.i IN (SELECT x FROM unnest(rb) x)));
     ELSIF run_mode = 'incremental' AND r.subject_kind <> 'always' THEN
       -- the flags of the subjects in scope, recomputed; then the previous run's other flags
       -- (a subject recomputed is never copied too, whatever ids its old flag named). The scope
@@ -487,14 +498,8 @@ BEGIN
                      'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1, $3, $4)',
                      'rule_' || r.rule)
         USING run, d, rb, rs;
-      INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
-                               batch_ids, supply_ids)
-      SELECT run, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
-             f.batch_ids, f.supply_ids
-      FROM landdb.flag f
-      WHERE f.run_id = prev.id AND f.rule = r.rule
-        AND f.id NOT IN (SELECT h.id FROM _landdb_hit h WHERE h.rule = r.rule AND strpos(vias, h.via) > 0)
-        AND f.subject NOT IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = run AND n.rule = r.rule);
+      PERFORM landdb._copy_flags(run, prev.id, r.rule, ARRAY(
+        SELECT h.id FROM _landdb_hit h WHERE h.rule = r.rule AND strpos(vias, h.via) > 0));
     ELSIF run_mode = 'full' AND r.rule = 'used_before_supply' AND cardinality(leaders) > 1 THEN
       -- (chunks of the batches: the patches touching them)
       PERFORM landdb._insert_chunked_flags(run, leaders, format(
