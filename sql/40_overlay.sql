@@ -172,6 +172,20 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION landdb._union(geometry[]) IS '几何数组合并（单个时原样返回） | union of geometries (one returned as is)';
 
+-- The union of valid polygons that is only cut away by ST_Difference (the supplies cut from a
+-- batch): the zero buffer of their collection. That is one noding of all their rings, where ST_Union
+-- merges them pairwise and nodes again at every level: on supplies that tile a batch, sharing edges,
+-- it takes half the time (20 000 batches: 1.5 s against 2.8 s), with the same area. Its edges may
+-- lie nearer to one another than ST_Union's; predicates (ST_CoveredBy …) can fail on that, overlay
+-- operations do not. (Only for valid polygons: the zero buffer of a self-intersecting ring loses
+-- part of it.)
+CREATE OR REPLACE FUNCTION landdb._cut_union(gs geometry[]) RETURNS geometry
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN gs IS NULL OR cardinality(gs) = 0 THEN NULL WHEN cardinality(gs) = 1 THEN gs[1]
+              ELSE ST_Buffer(ST_Collect(gs), 0) END
+$$;
+COMMENT ON FUNCTION landdb._cut_union(geometry[]) IS '被扣除图形的合并（零缓冲，内部） | union of polygons to be cut away (zero buffer, internal)';
+
 -- Township and development zone of a place: the area holding a point on its surface.
 CREATE OR REPLACE FUNCTION landdb.township_at(g geometry) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
@@ -529,7 +543,7 @@ BEGIN
            o.statuses, o.geoms
     FROM landdb.approval_batch b
     CROSS JOIN LATERAL (
-        SELECT landdb._union(array_agg(landdb.snap_to(s.geom, b.geom, snap) ORDER BY s.id)) AS cut
+        SELECT landdb._cut_union(array_agg(landdb.snap_to(s.geom, b.geom, snap) ORDER BY s.id)) AS cut
         FROM landdb.supply s
         WHERE s.geom && b.geom AND ST_Intersects(s.geom, b.geom)
           AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of)) c
