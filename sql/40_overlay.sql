@@ -284,12 +284,27 @@ BEGIN
     IF x IS NOT NULL AND acq IS NOT NULL AND x && acq THEN
       x := ST_Difference(x, acq);
     END IF;
-    IF x IS NOT NULL AND NOT ST_IsEmpty(x) AND r2 && x THEN
-      a := landdb.drop_slivers(ST_Intersection(r2, x), width, min_area);
-    END IF;
-    b := CASE WHEN a IS NULL THEN ST_Multi(r2) ELSE ST_Multi(ST_CollectionExtract(ST_Difference(r2, a), 3)) END;
-    IF ST_IsEmpty(b) THEN
-      b := NULL;
+    IF x IS NOT NULL AND x = bgeom THEN
+      -- all the batch is collective land, none of it expropriated: all of r2 (which lies in the
+      -- batch) is 批而未征 but its slivers, without an overlay operation
+      FOREACH p IN ARRAY landdb._polygons(r2) LOOP
+        IF landdb.is_sliver(p, width, min_area) THEN
+          sl := sl || p;
+        ELSE
+          c := c || p;
+        END IF;
+      END LOOP;
+      a := CASE WHEN cardinality(c) > 0 THEN ST_Multi(ST_Collect(c)) END;
+      b := CASE WHEN cardinality(sl) > 0 THEN ST_Multi(ST_Collect(sl)) END;
+      c := NULL;
+    ELSE
+      IF x IS NOT NULL AND NOT ST_IsEmpty(x) AND r2 && x THEN
+        a := landdb.drop_slivers(ST_Intersection(r2, x), width, min_area);
+      END IF;
+      b := CASE WHEN a IS NULL THEN ST_Multi(r2) ELSE ST_Multi(ST_CollectionExtract(ST_Difference(r2, a), 3)) END;
+      IF ST_IsEmpty(b) THEN
+        b := NULL;
+      END IF;
     END IF;
   ELSE
     acq_s := acq;
