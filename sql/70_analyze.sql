@@ -165,6 +165,21 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb._rule_chunk(text, date, bigint, bigint[], bigint, boolean) IS '一组批次的规则结果（内部） | flags of a batch rule for a chunk of batches (internal)';
 
+-- The flags of a whole rule, for the worker of a parallel scan that meets the row standing for it:
+-- analyze runs the rules that each take one process side by side this way (they neither write nor
+-- use temporary tables; a query of theirs gets no parallel workers of its own inside a worker).
+DROP FUNCTION IF EXISTS landdb._rule_whole(text, date, bigint);
+CREATE FUNCTION landdb._rule_whole(rule_name text, as_of date, run bigint)
+RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
+               township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1000 AS $$
+BEGIN
+  IF rule_name IS NOT NULL THEN
+    RETURN QUERY EXECUTE format('SELECT * FROM landdb.%I($1, $2)', 'rule_' || rule_name) USING as_of, run;
+  END IF;
+END $$;
+COMMENT ON FUNCTION landdb._rule_whole(text, date, bigint) IS '整条规则的结果（供并行扫描调用，内部） | flags of a whole rule, for a parallel scan (internal)';
+
 -- The seven date rules for chunk k of the supplies: ids from leaders[k] up to leaders[k + 1].
 -- (EXECUTE: planned for the bounds given, which a generic plan would scan to the last id from.)
 DROP FUNCTION IF EXISTS landdb._date_chunk(date, text[], bigint[], integer);
@@ -301,6 +316,10 @@ DECLARE
   -- a full run computes them chunk by chunk of batches, in parallel (landdb._rule_chunk)
   chunk_rules text[] := ARRAY['unsupplied_over_3y', 'unacquired', 'acquired_unsupplied_over_2y',
                               'withdrawal_candidate'];
+  -- rules that run in one process each (not by chunks), the longest first: a full run runs them
+  -- side by side, each in a worker of one parallel scan (landdb._rule_whole)
+  solo_rules text[] := ARRAY['remnant_parcel', 'supply_rate_mismatch', 'area_mismatch'];
+  solo_done boolean := false;
   leaders bigint[];
   supply_leaders bigint[];
   n_supplies bigint;  -- supplies in a chunk
@@ -445,9 +464,20 @@ BEGIN
   END IF;
   timings := timings || jsonb_build_object('supply_date_rules',
                                            round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
-  -- then the others, rule by rule
+  -- then the others: in a full run first those that take one process each, side by side
+  IF run_mode = 'full' AND cardinality(leaders) >= cardinality(solo_rules) THEN
+    t1 := clock_timestamp();
+    PERFORM landdb._insert_chunked_flags(run, leaders[1:cardinality(solo_rules)], format(
+      'landdb._rule_whole((%L::text[])[array_position(%L::bigint[], a.batch_id)], %L::date, %s)',
+      solo_rules, leaders[1:cardinality(solo_rules)], d, run));
+    solo_done := true;
+    timings := timings || jsonb_build_object(array_to_string(solo_rules, '+'),
+                                             round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
+  END IF;
+  -- then rule by rule
   FOR r IN SELECT c.rule, c.subject_kind FROM landdb.rule_catalog() c WHERE c.rule <> ALL (date_rules)
            ORDER BY c.sort LOOP
+    CONTINUE WHEN solo_done AND r.rule = ANY (solo_rules);
     t1 := clock_timestamp();
     IF run_mode = 'incremental' AND r.rule = 'remnant_parcel' THEN
       -- the clusters reached from: the batches in scope and those its old flags named, the pieces
