@@ -1041,7 +1041,7 @@ DROP FUNCTION IF EXISTS landdb._supply_overlap(date, bigint[], integer, integer)
 CREATE FUNCTION landdb._supply_overlap(as_of date, supply_scope bigint[], c_lo integer, c_hi integer)
 RETURNS TABLE (rule text, subject text, severity text, area_m2 double precision, message text, details jsonb,
                township text, geom geometry, batch_ids bigint[], supply_ids bigint[])
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE COST 10000000 AS $$
 #variable_conflict use_column
 DECLARE
   d date := as_of;
