@@ -64,6 +64,9 @@ BEGIN
       CREATE OR REPLACE FUNCTION landdb.%I() RETURNS trigger
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $b$
       BEGIN
+        -- (EXECUTE: planned for the rows of each statement; a plan kept from a first call with no
+        -- rows joined the 200 000 rows of a later one in a nested loop, for many minutes)
+        EXECUTE $q$
         INSERT INTO landdb.history (table_name, row_id, op, import_run_id, old_values, new_values)
         SELECT %L, d.id, 'U', d.run, d.oj - d.same, d.nj - d.same
         FROM (SELECT n.id, %s AS run,
@@ -71,7 +74,7 @@ BEGIN
                      %s%s AS nj,
                      array_remove(ARRAY[%s]::text[], NULL) AS same
               FROM old_rows o JOIN new_rows n ON n.id = o.id
-              WHERE (%s) IS DISTINCT FROM (%s)) d;
+              WHERE (%s) IS DISTINCT FROM (%s)) d $q$;
         RETURN NULL;
       END $b$ $f$, 'history_u_' || t, t,
       CASE WHEN has_run THEN 'n.import_run_id' ELSE 'NULL::bigint' END,
