@@ -226,28 +226,6 @@ END $$;
 
 DROP FUNCTION IF EXISTS landdb._snap_batch(geometry, geometry, double precision);
 
--- Whether the bounding box of g overlaps that of one of parts with a positive area (boxes that only
--- touch do not count): where it overlaps none, g has no area in common with any of them.
-CREATE OR REPLACE FUNCTION landdb._boxes_overlap(g geometry, parts geometry[]) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-DECLARE
-  gb box2d := box2d(g);
-  q geometry;
-  qb box2d;
-BEGIN
-  FOREACH q IN ARRAY coalesce(parts, '{}') LOOP
-    IF g && q THEN
-      qb := box2d(q);
-      IF least(ST_XMax(gb), ST_XMax(qb)) > greatest(ST_XMin(gb), ST_XMin(qb))
-         AND least(ST_YMax(gb), ST_YMax(qb)) > greatest(ST_YMin(gb), ST_YMin(qb)) THEN
-        RETURN true;
-      END IF;
-    END IF;
-  END LOOP;
-  RETURN false;
-END $$;
-COMMENT ON FUNCTION landdb._boxes_overlap(geometry, geometry[]) IS '外包框是否有面积地重叠（内部） | do the bounding boxes overlap with an area (internal)';
-
 -- The remainder pieces of one batch from the unions of what cuts it (cut: the supplies, each
 -- already snapped onto the batch). r1 is what supplies leave,
 -- r2 what withdrawals leave of r1. The classes come from the collective and state parcels and
@@ -259,23 +237,15 @@ COMMENT ON FUNCTION landdb._boxes_overlap(geometry, geometry[]) IS '外包框是
 -- 征而未供; state is then not needed, and coll and acq may be given without the parcels and
 -- expropriations that are one and the same (coll − acq is all that counts). acq comes snapped
 -- onto the batch, like cut.
--- free_parts/other_parts: with covered and no acq, the collective parcels not expropriated and the
--- other parcels (coll is then not needed): each remainder piece is classed by the parcels its box
--- overlaps, and only a piece in both is cut by their union. (A sliver piece is 征而未供 at once:
--- every part of a sliver is a sliver, so none of it would stay 批而未征.)
 DROP FUNCTION IF EXISTS landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry,
                                              double precision, double precision, double precision);
 DROP FUNCTION IF EXISTS landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry,
                                              double precision, double precision, double precision, text);
 DROP FUNCTION IF EXISTS landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry,
                                              double precision, double precision, double precision, boolean);
-DROP FUNCTION IF EXISTS landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry,
-                                             double precision, double precision, double precision, boolean,
-                                             geometry[], geometry[]);
 CREATE FUNCTION landdb._batch_pieces(
     bgeom geometry, cut geometry, wd geometry, coll geometry, state geometry, acq geometry,
     snap double precision, width double precision, min_area double precision, covered boolean DEFAULT false,
-    free_parts geometry[] DEFAULT NULL, other_parts geometry[] DEFAULT NULL,
     OUT r1_m2 double precision, OUT r2_m2 double precision,
     OUT statuses text[], OUT geoms geometry[])
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE COST 1000 AS $$
@@ -291,8 +261,6 @@ DECLARE
   c geometry[];    -- what is left: 未供 polygons and slivers
   p geometry;
   sl geometry[] := '{}';
-  al geometry[] := '{}';
-  bl geometry[] := '{}';
 BEGIN
   statuses := '{}';
   geoms := '{}';
@@ -311,26 +279,7 @@ BEGIN
     RETURN;
   END IF;
 
-  IF covered AND acq IS NULL AND cardinality(free_parts) > 0 AND cardinality(other_parts) > 0 THEN
-    FOREACH p IN ARRAY landdb._polygons(r2) LOOP
-      IF landdb.is_sliver(p, width, min_area) OR NOT landdb._boxes_overlap(p, free_parts) THEN
-        bl := bl || p;
-      ELSIF NOT landdb._boxes_overlap(p, other_parts) THEN
-        al := al || p;
-      ELSE
-        x := coalesce(x, landdb._union(free_parts));
-        a := landdb.drop_slivers(ST_Intersection(p, x), width, min_area);
-        IF a IS NULL THEN
-          bl := bl || p;
-        ELSE
-          al := al || landdb._polygons(a);
-          bl := bl || landdb._polygons(ST_Difference(p, a));
-        END IF;
-      END IF;
-    END LOOP;
-    a := CASE WHEN cardinality(al) > 0 THEN ST_Multi(ST_Collect(al)) END;
-    b := CASE WHEN cardinality(bl) > 0 THEN ST_Multi(ST_Collect(bl)) END;
-  ELSIF covered THEN
+  IF covered THEN
     x := coll;
     IF x IS NOT NULL AND acq IS NOT NULL AND x && acq THEN
       x := ST_Difference(x, acq);
@@ -414,7 +363,7 @@ BEGIN
     statuses := statuses || '未供'::text; geoms := geoms || ST_Multi(p);
   END LOOP;
 END $$;
-COMMENT ON FUNCTION landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry, double precision, double precision, double precision, boolean, geometry[], geometry[])
+COMMENT ON FUNCTION landdb._batch_pieces(geometry, geometry, geometry, geometry, geometry, geometry, double precision, double precision, double precision, boolean)
   IS '单个批次的批而未供图斑（内部） | remainder pieces of one batch (internal)';
 
 -- Class areas {批而未征, 征而未供, 未供} after the records without geometry: expropriations move land
@@ -482,7 +431,6 @@ DECLARE
   v_coll_free geometry[] := '{}';
   v_coll_taken geometry[] := '{}';
   v_acq_free geometry[] := '{}';
-  v_other geometry[];
   g geometry;
   v_covered boolean;
   v_acq geometry;
@@ -528,22 +476,16 @@ BEGIN
       END IF;
     END LOOP;
     IF v_covered THEN
+      v_coll := CASE WHEN coll_m2 = 0 THEN NULL
+                     WHEN state_m2 = 0 AND cardinality(v_coll_taken) = 0 THEN bgeom
+                     ELSE landdb._union(v_coll_free) END;
       v_acq := landdb._union(v_acq_free);
-      IF v_acq IS NULL AND cardinality(v_coll_free) > 0 AND (state_m2 > 0 OR cardinality(v_coll_taken) > 0) THEN
-        -- collective land both free and not: the pieces are classed by parcel (no union needed)
-        v_other := coalesce(state_parts, '{}') || v_coll_taken;
-      ELSE
-        v_coll := CASE WHEN coll_m2 = 0 THEN NULL
-                       WHEN state_m2 = 0 AND cardinality(v_coll_taken) = 0 THEN bgeom
-                       ELSE landdb._union(v_coll_free) END;
-      END IF;
     ELSE
       v_coll := landdb._union(coll_parts);
       v_state := landdb._union(state_parts);
       v_acq := landdb._union(v_acq_free);
     END IF;
-    pc := landdb._batch_pieces(bgeom, cut, wd, v_coll, v_state, v_acq, snap, width, min_area, v_covered,
-                               CASE WHEN v_other IS NOT NULL THEN v_coll_free END, v_other);
+    pc := landdb._batch_pieces(bgeom, cut, wd, v_coll, v_state, v_acq, snap, width, min_area, v_covered);
     statuses := pc.statuses;
     geoms := pc.geoms;
     supplied_m2 := approved_m2 - pc.r1_m2 + nogeom_supplied_m2;
