@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -39,7 +39,7 @@ class AnalysisError(LanddbError):
     """A request the analysis cannot answer (unknown grouping, rule or target)."""
 
 
-def _rows(conn: Connection, sql: str, args: Sequence[Any] = ()) -> list[dict]:
+def _rows(conn: Connection, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict]:
     with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
         cur.execute(sql, args)
         return [dict(r) for r in cur.fetchall()]
@@ -132,13 +132,13 @@ def flags(conn: Connection, as_of: date, rule: str | None = None, township: str 
     rows = _rows(conn, """
         SELECT f.rule, c.label AS rule_label, f.subject, f.severity, f.area_m2, landdb.m2_to_mu(f.area_m2) AS area_mu,
                f.message, f.details, f.township, coalesce(s.status, '待核实') AS handling,
-               ST_AsGeoJSON(f.geom, 3)::json AS geometry, f.batch_ids, f.supply_ids, f.run_id
-        FROM landdb.flag f
+               ST_AsGeoJSON(f.geom, 3)::json AS geometry, f.batch_ids, f.supply_ids, %(run)s::bigint AS run_id
+        FROM landdb.run_flags(%(run)s) f
         JOIN landdb.rule_catalog() c ON c.rule = f.rule
         LEFT JOIN landdb.flag_status s ON s.rule = f.rule AND s.subject = f.subject
-        WHERE f.run_id = %s AND (%s::text IS NULL OR f.rule = %s) AND (%s::text IS NULL OR f.township = %s)
-          AND (%s::text IS NULL OR f.severity = %s)
-        ORDER BY c.sort, f.subject""", (run["run_id"], rule, rule, township, township, severity, severity))
+        WHERE (%(rule)s::text IS NULL OR f.rule = %(rule)s) AND (%(twp)s::text IS NULL OR f.township = %(twp)s)
+          AND (%(sev)s::text IS NULL OR f.severity = %(sev)s)
+        ORDER BY c.sort, f.subject""", {"run": run["run_id"], "rule": rule, "twp": township, "sev": severity})
     return rows
 
 

@@ -698,6 +698,39 @@ END $$;
 COMMENT ON FUNCTION landdb.unsupplied(date) IS '批而未供图斑（基准日，现算） | unsupplied remainder pieces as of a date (computed now)';
 
 -- ---------------------------------------------------------------- stored or live
+-- The stored results of a run: the runs of a lineage (a full run and the re-analyses after it)
+-- share rows; a row belongs to the run that computed it (run_id) and to the later runs of its
+-- lineage up to until_run_id (NULL: still current). landdb.run_chain gives the runs whose rows a
+-- run may hold; run_flags, run_batch_rows and run_piece_rows its rows (inlined into the caller's
+-- query, so that its conditions reach the indexes).
+CREATE OR REPLACE FUNCTION landdb.run_chain(run bigint) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(r.id ORDER BY r.id), '{}') FROM landdb.analysis_run r
+  WHERE r.lineage_id = (SELECT q.lineage_id FROM landdb.analysis_run q WHERE q.id = $1) AND r.id <= $1
+$$;
+COMMENT ON FUNCTION landdb.run_chain(bigint) IS '运行所在序列中至此的运行（其结果行可能属于此运行） | runs of the lineage up to a run, whose rows it may hold';
+
+CREATE OR REPLACE FUNCTION landdb.run_flags(run bigint) RETURNS SETOF landdb.flag
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT f.* FROM landdb.flag f
+  WHERE f.run_id = ANY ((SELECT landdb.run_chain($1))::bigint[]) AND (f.until_run_id IS NULL OR f.until_run_id >= $1)
+$$;
+COMMENT ON FUNCTION landdb.run_flags(bigint) IS '一次分析运行的问题线索 | flags of a run';
+
+CREATE OR REPLACE FUNCTION landdb.run_batch_rows(run bigint) RETURNS SETOF landdb.analysis_batch
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT a.* FROM landdb.analysis_batch a
+  WHERE a.run_id = ANY ((SELECT landdb.run_chain($1))::bigint[]) AND (a.until_run_id IS NULL OR a.until_run_id >= $1)
+$$;
+COMMENT ON FUNCTION landdb.run_batch_rows(bigint) IS '一次分析运行的批次数字（存储行） | stored batch figures of a run';
+
+CREATE OR REPLACE FUNCTION landdb.run_piece_rows(run bigint) RETURNS SETOF landdb.analysis_piece
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT p.* FROM landdb.analysis_piece p
+  WHERE p.run_id = ANY ((SELECT landdb.run_chain($1))::bigint[]) AND (p.until_run_id IS NULL OR p.until_run_id >= $1)
+$$;
+COMMENT ON FUNCTION landdb.run_piece_rows(bigint) IS '一次分析运行的批而未供图斑（存储行） | stored remainder pieces of a run';
+
 -- Figures and pieces of a run when run_id is given, else computed now (for rules and metrics
 -- called outside analyze).
 DROP FUNCTION IF EXISTS landdb.run_batches(date, bigint);
@@ -712,7 +745,7 @@ LANGUAGE sql STABLE ROWS 10000 AS $$
   SELECT a.batch_id, a.pzwh, a.pzwh_key, a.approval_date, a.township, a.zone_code, a.approved_m2, a.supplied_m2,
          a.withdrawn_m2, a.unsupplied_m2, a.unacquired_m2, a.acquired_unsupplied_m2, a.supply_rate,
          a.recorded_supplied_m2, a.recorded_supply_rate, a.nogeom_supplied_m2, a.nogeom_withdrawn_m2
-  FROM landdb.analysis_batch a WHERE a.run_id = run_batches.run_id
+  FROM landdb.run_batch_rows(run_batches.run_id) a
   UNION ALL
   SELECT o.batch_id, o.pzwh, o.pzwh_key, o.approval_date, o.township, o.zone_code, o.approved_m2, o.supplied_m2,
          o.withdrawn_m2, o.unsupplied_m2, o.unacquired_m2, o.acquired_unsupplied_m2, o.supply_rate,
@@ -721,13 +754,36 @@ LANGUAGE sql STABLE ROWS 10000 AS $$
 $$;
 COMMENT ON FUNCTION landdb.run_batches(date, bigint) IS '批次供地数字（给定运行的存储结果，否则现算） | batch figures of a run, or computed now';
 
+-- The figures of the batches of a run (landdb.run_batches), of a scope only (NULL: all): a scoped
+-- call reads the stored figures of its batches through the index, in proportion to its scope.
+-- (Not inlined, like the other readers of stored results: see 70_analyze.sql.)
+DROP FUNCTION IF EXISTS landdb._run_batches(date, bigint, bigint[]);
+CREATE FUNCTION landdb._run_batches(as_of date, run_id bigint, scope bigint[])
+RETURNS TABLE (
+    batch_id bigint, pzwh text, pzwh_key text, approval_date date, township text, zone_code text,
+    approved_m2 double precision, supplied_m2 double precision, withdrawn_m2 double precision,
+    unsupplied_m2 double precision, unacquired_m2 double precision, acquired_unsupplied_m2 double precision,
+    supply_rate double precision, recorded_supplied_m2 double precision, recorded_supply_rate double precision,
+    nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision)
+LANGUAGE sql STABLE ROWS 10000 SET jit = off AS $$
+  SELECT r.* FROM landdb.run_batches($1, $2) r WHERE $3 IS NULL
+  UNION ALL
+  SELECT a.batch_id, a.pzwh, a.pzwh_key, a.approval_date, a.township, a.zone_code, a.approved_m2, a.supplied_m2,
+         a.withdrawn_m2, a.unsupplied_m2, a.unacquired_m2, a.acquired_unsupplied_m2, a.supply_rate,
+         a.recorded_supplied_m2, a.recorded_supply_rate, a.nogeom_supplied_m2, a.nogeom_withdrawn_m2
+  FROM landdb.run_batch_rows($2) a WHERE a.batch_id = ANY ($3)
+  UNION ALL
+  SELECT r.* FROM landdb.run_batches($1, NULL) r WHERE $2 IS NULL AND r.batch_id = ANY ($3)
+$$;
+COMMENT ON FUNCTION landdb._run_batches(date, bigint, bigint[]) IS '运行的批次供地数字（限于给定批次；内部） | batch figures of a run, of a scope (internal)';
+
 DROP FUNCTION IF EXISTS landdb.run_pieces(date, bigint);
 CREATE FUNCTION landdb.run_pieces(as_of date, run_id bigint DEFAULT NULL)
 RETURNS TABLE (batch_id bigint, piece_no integer, status text, township text, zone_code text,
                area_m2 double precision, geom geometry)
 LANGUAGE sql STABLE ROWS 10000 AS $$
   SELECT p.batch_id, p.piece_no, p.status, p.township, p.zone_code, p.area_m2, p.geom::geometry
-  FROM landdb.analysis_piece p WHERE p.run_id = run_pieces.run_id
+  FROM landdb.run_piece_rows(run_pieces.run_id) p
   UNION ALL
   SELECT u.batch_id, u.piece_no, u.status, u.township, u.zone_code, u.area_m2, u.geom
   FROM landdb.unsupplied(run_pieces.as_of) u WHERE run_pieces.run_id IS NULL

@@ -82,29 +82,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
          * (least(ST_YMax(a), ST_YMax(b)) - greatest(ST_YMin(a), ST_YMin(b))) >= 0.999 * min_m2
 $$;
 
--- The figures of the batches of a run (landdb.run_batches), of a scope only (NULL: all): a scoped
--- call reads the stored figures of its batches through the index, in proportion to its scope.
--- (Not inlined, like the other readers of stored results: see 70_analyze.sql.)
-DROP FUNCTION IF EXISTS landdb._run_batches(date, bigint, bigint[]);
-CREATE FUNCTION landdb._run_batches(as_of date, run_id bigint, scope bigint[])
-RETURNS TABLE (
-    batch_id bigint, pzwh text, pzwh_key text, approval_date date, township text, zone_code text,
-    approved_m2 double precision, supplied_m2 double precision, withdrawn_m2 double precision,
-    unsupplied_m2 double precision, unacquired_m2 double precision, acquired_unsupplied_m2 double precision,
-    supply_rate double precision, recorded_supplied_m2 double precision, recorded_supply_rate double precision,
-    nogeom_supplied_m2 double precision, nogeom_withdrawn_m2 double precision)
-LANGUAGE sql STABLE ROWS 10000 SET jit = off AS $$
-  SELECT r.* FROM landdb.run_batches($1, $2) r WHERE $3 IS NULL
-  UNION ALL
-  SELECT a.batch_id, a.pzwh, a.pzwh_key, a.approval_date, a.township, a.zone_code, a.approved_m2, a.supplied_m2,
-         a.withdrawn_m2, a.unsupplied_m2, a.unacquired_m2, a.acquired_unsupplied_m2, a.supply_rate,
-         a.recorded_supplied_m2, a.recorded_supply_rate, a.nogeom_supplied_m2, a.nogeom_withdrawn_m2
-  FROM landdb.analysis_batch a WHERE a.run_id = $2 AND a.batch_id = ANY ($3)
-  UNION ALL
-  SELECT r.* FROM landdb.run_batches($1, NULL) r WHERE $2 IS NULL AND r.batch_id = ANY ($3)
-$$;
-COMMENT ON FUNCTION landdb._run_batches(date, bigint, bigint[]) IS '运行的批次供地数字（限于给定批次；内部） | batch figures of a run, of a scope (internal)';
-
 -- The remainder of each batch of a run as one geometry: its pieces (of one status, or all), of the
 -- batches of a scope (NULL: all; a scoped call reads the stored pieces of its batches through the
 -- index). Rules join it to the batches they flag (a hash join: never a CTE joined to a CTE).
@@ -120,8 +97,8 @@ LANGUAGE sql STABLE ROWS 10000 AS $$
               ELSE ST_Multi(ST_CollectionExtract(ST_Collect(p.geom ORDER BY p.piece_no), 3)) END
   FROM (SELECT r.batch_id, r.piece_no, r.status, r.geom FROM landdb.run_pieces($1, $2) r WHERE $4 IS NULL
         UNION ALL
-        SELECT a.batch_id, a.piece_no, a.status, a.geom::geometry FROM landdb.analysis_piece a
-        WHERE a.run_id = $2 AND a.batch_id = ANY ($4)
+        SELECT a.batch_id, a.piece_no, a.status, a.geom::geometry FROM landdb.run_piece_rows($2) a
+        WHERE a.batch_id = ANY ($4)
         UNION ALL
         SELECT r.batch_id, r.piece_no, r.status, r.geom FROM landdb.run_pieces($1, NULL) r
         WHERE $2 IS NULL AND r.batch_id = ANY ($4)) p
@@ -588,7 +565,7 @@ CREATE FUNCTION landdb._remnant_reach(run bigint, batches bigint[], supplies big
 LANGUAGE sql STABLE AS $$
   WITH RECURSIVE cfg AS MATERIALIZED (
     SELECT landdb.setting_num('snap_tolerance_m') + 0.001 AS snap,
-           landdb.setting_num('remnant_touch_m') + 0.001 AS touch
+           landdb.setting_num('remnant_touch_m') + 0.001 AS touch, landdb.run_chain($1) AS chain
   ),
   seed AS (
     SELECT x AS batch_id FROM unnest($2) x
@@ -596,16 +573,17 @@ LANGUAGE sql STABLE AS $$
     SELECT p.batch_id
     FROM cfg JOIN landdb.supply s ON s.id = ANY ($3)
     JOIN landdb.analysis_piece p ON p.geom && ST_Expand(s.geom, cfg.touch) AND ST_DWithin(p.geom, s.geom, cfg.touch)
-    WHERE p.run_id + 0 = $1
+    WHERE p.run_id + 0 = ANY (cfg.chain) AND (p.until_run_id IS NULL OR p.until_run_id >= $1)
   ),
   r(batch_id) AS (
     SELECT seed.batch_id FROM seed
     UNION
     SELECT q.batch_id
-    FROM r JOIN landdb.analysis_piece p ON p.run_id = $1 AND p.batch_id = r.batch_id
-    JOIN cfg ON true
+    FROM r JOIN cfg ON true
+    JOIN landdb.analysis_piece p ON p.run_id = ANY (cfg.chain) AND p.batch_id = r.batch_id
+                                AND (p.until_run_id IS NULL OR p.until_run_id >= $1)
     JOIN landdb.analysis_piece q ON q.geom && ST_Expand(p.geom, cfg.snap) AND ST_DWithin(q.geom, p.geom, cfg.snap)
-    WHERE q.run_id + 0 = $1
+    WHERE q.run_id + 0 = ANY (cfg.chain) AND (q.until_run_id IS NULL OR q.until_run_id >= $1)
   )
   SELECT coalesce(array_agg(r.batch_id ORDER BY r.batch_id), '{}') FROM r
 $$;
@@ -623,8 +601,8 @@ LANGUAGE sql STABLE AS $$
                       landdb.setting_num('snap_tolerance_m') AS snap),
   p AS (SELECT rp.batch_id, rp.piece_no, rp.geom FROM landdb.run_pieces($1, $2) rp WHERE $3 IS NULL
         UNION ALL
-        SELECT a.batch_id, a.piece_no, a.geom::geometry FROM landdb.analysis_piece a
-        WHERE a.run_id = $2 AND a.batch_id = ANY ($3)),
+        SELECT a.batch_id, a.piece_no, a.geom::geometry FROM landdb.run_piece_rows($2) a
+        WHERE a.batch_id = ANY ($3)),
   c AS (SELECT p.*, ST_ClusterDBSCAN(p.geom, eps := (SELECT snap FROM cfg), minpoints := 1) OVER () AS cid FROM p),
   g AS (
     SELECT c.cid, CASE WHEN count(*) = 1 THEN ST_Multi((array_agg(c.geom))[1])

@@ -12,7 +12,8 @@
 --   * supplies a change can affect: the supply itself, the supply of a changed link,
 --     supplementary agreement, development record or idle case, supplies linked to a changed
 --     batch, and supplies near the old or new geometry of a changed batch.
--- Figures, pieces and flags of everything else are copied from the previous run; 处置逾期 is
+-- Figures, pieces and flags of everything else are shared with the previous run (the new run joins
+-- its lineage; the rows it recomputes are closed for it: until_run_id, see landdb.run_chain); 处置逾期 is
 -- recomputed every time; 未供即用 for the patches that touch a batch in scope; 边角地 for the
 -- clusters of pieces that hold a piece of a batch in scope, or lay next to one in the previous
 -- run, or lie near a supply in scope (landdb._remnant_reach). A change of
@@ -209,23 +210,20 @@ LANGUAGE sql STABLE PARALLEL SAFE COST 10000000 ROWS 100 AS $$
 $$;
 COMMENT ON FUNCTION landdb._overlap_chunk(date, integer, integer, integer, integer) IS '一条网格带内的供地重叠（内部） | supply_overlap for a stripe of the grid (internal)';
 
--- A re-analysis keeps the previous run's flags of a rule that it has not recomputed: copied into
--- run `run` are the flags of `rule_name` of run `prev` but those of `skip` (their subjects were in
--- scope) and those whose subject the new run has already flagged (a subject recomputed is never
--- copied too).
+-- A re-analysis shares the previous run's flags of a rule that it has not recomputed: closed for
+-- run `run` (until_run_id = `prev`) are the flags of `rule_name` of run `prev` in `skip` (their
+-- subjects were in scope; NULL: all of them) and those whose subject the new run has flagged (a
+-- subject recomputed is never held twice).
 DROP FUNCTION IF EXISTS landdb._copy_flags(bigint, bigint, text, bigint[]);
-CREATE FUNCTION landdb._copy_flags(run bigint, prev bigint, rule_name text, skip bigint[]) RETURNS void
+DROP FUNCTION IF EXISTS landdb._close_flags(bigint, bigint, text, bigint[]);
+CREATE FUNCTION landdb._close_flags(run bigint, prev bigint, rule_name text, skip bigint[]) RETURNS void
 LANGUAGE sql AS $$
-  INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
-                           batch_ids, supply_ids)
-  SELECT $1, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
-         f.batch_ids, f.supply_ids
-  FROM landdb.flag f
-  WHERE f.run_id = $2 AND f.rule = $3
-    AND f.id NOT IN (SELECT unnest($4))
-    AND f.subject NOT IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = $1 AND n.rule = $3)
+  UPDATE landdb.flag f SET until_run_id = $2
+  WHERE f.run_id = ANY ((SELECT landdb.run_chain($2))::bigint[]) AND f.until_run_id IS NULL AND f.rule = $3
+    AND ($4 IS NULL OR f.id IN (SELECT unnest($4))
+         OR f.subject IN (SELECT n.subject FROM landdb.flag n WHERE n.run_id = $1 AND n.rule = $3))
 $$;
-COMMENT ON FUNCTION landdb._copy_flags(bigint, bigint, text, bigint[]) IS '复制上次运行中未重算的规则结果（内部） | copy the previous run''s flags of a rule that were not recomputed (internal)';
+COMMENT ON FUNCTION landdb._close_flags(bigint, bigint, text, bigint[]) IS '结束上次运行中已重算的规则结果（其余由新运行共用，内部） | close the previous run''s flags of a rule that were recomputed (internal)';
 
 -- Insert into landdb.flag the flags of a run computed chunk by chunk in the workers of a parallel
 -- scan: one row per chunk (the run's batches that lead one: `leaders`), `chunk_call` the
@@ -325,6 +323,7 @@ DECLARE
   solo_rules text[] := ARRAY['remnant_parcel', 'supply_rate_mismatch', 'area_mismatch'];
   solo_done boolean := false;
   leaders bigint[];
+  prev_chain bigint[];
   supply_leaders bigint[];
   n_supplies bigint;  -- supplies in a chunk
   c0 integer;  -- the supplies' extent in grid columns (supply_overlap)
@@ -334,12 +333,15 @@ BEGIN
   IF d IS NULL THEN
     RAISE EXCEPTION '缺少基准日 [as_of is required]';
   END IF;
+  -- one analysis at a time: a re-analysis extends the lineage of the latest run of its date
+  PERFORM pg_advisory_xact_lock(1717986918);
   SELECT jsonb_object_agg(s.key, s.value ORDER BY s.key) INTO cfg FROM landdb.setting s;
   SELECT i.value INTO chk FROM landdb.db_info i WHERE i.key = 'rules_checksum';
-  INSERT INTO landdb.analysis_run (as_of, mode, status, settings, history_id, snapshot, txid, rules_checksum)
-  VALUES (d, 'full', 'running', cfg, coalesce((SELECT max(h.id) FROM landdb.history h), 0),
-          txid_current_snapshot(), txid_current(), chk)
-  RETURNING id INTO run;
+  run := nextval(pg_get_serial_sequence('landdb.analysis_run', 'id'));
+  INSERT INTO landdb.analysis_run (id, lineage_id, as_of, mode, status, settings, history_id, snapshot, txid,
+                                   rules_checksum)
+  VALUES (run, run, d, 'full', 'running', cfg, coalesce((SELECT max(h.id) FROM landdb.history h), 0),
+          txid_current_snapshot(), txid_current(), chk);
 
   -- incremental when the previous run of this date used the same settings and rules
   IF NOT $2 THEN
@@ -354,6 +356,8 @@ BEGIN
         run_mode := 'incremental';
         ab := aff.batches;
         sa := aff.supplies;
+        prev_chain := landdb.run_chain(prev.id);
+        UPDATE landdb.analysis_run SET lineage_id = prev.lineage_id WHERE id = run;
         -- the scope as a keyed table: the flags not to copy are found by one join with it (a
         -- hashed set), not by comparing every flag's ids with every id of the scope
         IF to_regclass('pg_temp._landdb_scope') IS NOT NULL THEN
@@ -375,9 +379,9 @@ BEGIN
         -- of the scope for every flag)
         INSERT INTO _landdb_hit
         SELECT DISTINCT e.id, e.via, e.rule
-        FROM (SELECT g.id, 'b' AS via, g.rule, unnest(g.batch_ids) AS i FROM landdb.flag g WHERE g.run_id = prev.id
+        FROM (SELECT g.id, 'b' AS via, g.rule, unnest(g.batch_ids) AS i FROM landdb.run_flags(prev.id) g
               UNION ALL
-              SELECT g.id, 's', g.rule, unnest(g.supply_ids) FROM landdb.flag g WHERE g.run_id = prev.id) e
+              SELECT g.id, 's', g.rule, unnest(g.supply_ids) FROM landdb.run_flags(prev.id) g) e
         JOIN _landdb_scope x ON x.kind = e.via AND x.id = e.i;
         PERFORM set_config('enable_nestloop', nestloop, true);
         ANALYZE _landdb_hit;
@@ -410,23 +414,17 @@ BEGIN
   t1 := clock_timestamp();
 
   IF run_mode = 'incremental' THEN
-    INSERT INTO landdb.analysis_batch (
-        run_id, batch_id, pzwh, pzwh_key, approval_date, township, zone_code, approved_m2, supplied_m2,
-        withdrawn_m2, unsupplied_m2, unacquired_m2, acquired_unsupplied_m2, supply_rate, recorded_supplied_m2,
-        recorded_supply_rate, nogeom_supplied_m2, nogeom_withdrawn_m2)
-    SELECT run, a.batch_id, a.pzwh, a.pzwh_key, a.approval_date, a.township, a.zone_code, a.approved_m2,
-           a.supplied_m2, a.withdrawn_m2, a.unsupplied_m2, a.unacquired_m2, a.acquired_unsupplied_m2, a.supply_rate,
-           a.recorded_supplied_m2, a.recorded_supply_rate, a.nogeom_supplied_m2, a.nogeom_withdrawn_m2
-    FROM landdb.analysis_batch a
-    -- (a hashed set of the scope: joined with unnest(ab), whose size the planner cannot know, it
-    -- could scan the whole scope for every batch)
-    WHERE a.run_id = prev.id AND a.batch_id NOT IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b');
-    GET DIAGNOSTICS v_copied = ROW_COUNT;
-    INSERT INTO landdb.analysis_piece (run_id, batch_id, piece_no, status, township, zone_code, geom)
-    SELECT run, p.batch_id, p.piece_no, p.status, p.township, p.zone_code, p.geom
-    FROM landdb.analysis_piece p
-    WHERE p.run_id = prev.id AND p.batch_id NOT IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b')
-    ORDER BY p.batch_id, p.piece_no;
+    -- the previous run's figures and pieces of the batches recomputed end with it; the others are
+    -- the new run's too (a hashed set of the scope: joined with unnest(ab), whose size the planner
+    -- cannot know, it could scan the whole scope for every row)
+    UPDATE landdb.analysis_batch a SET until_run_id = prev.id
+    WHERE a.run_id = ANY (prev_chain) AND a.until_run_id IS NULL
+      AND a.batch_id IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b');
+    UPDATE landdb.analysis_piece p SET until_run_id = prev.id
+    WHERE p.run_id = ANY (prev_chain) AND p.until_run_id IS NULL
+      AND p.batch_id IN (SELECT x.id FROM _landdb_scope x WHERE x.kind = 'b');
+    SELECT count(*) INTO v_copied FROM landdb.analysis_batch a
+    WHERE a.run_id = ANY (prev_chain) AND a.until_run_id IS NULL;
   END IF;
 
   timings := timings || jsonb_build_object('copy', round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
@@ -449,13 +447,9 @@ BEGIN
                             ORDER BY x.id);
   END IF;
   IF run_mode = 'incremental' THEN
-    INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
-                             batch_ids, supply_ids)
-    SELECT run, f.rule, f.subject, f.severity, f.area_m2, f.message, f.details, f.township, f.geom,
-           f.batch_ids, f.supply_ids
-    FROM landdb.flag f
-    WHERE f.run_id = prev.id AND f.rule = ANY (date_rules)
-      AND f.id NOT IN (SELECT h.id FROM _landdb_hit h WHERE h.via = 's');
+    UPDATE landdb.flag f SET until_run_id = prev.id
+    WHERE f.run_id = ANY (prev_chain) AND f.until_run_id IS NULL AND f.rule = ANY (date_rules)
+      AND f.id IN (SELECT h.id FROM _landdb_hit h WHERE h.via = 's');
   END IF;
   IF run_mode = 'full' AND cardinality(leaders) > 1 THEN
     PERFORM landdb._insert_chunked_flags(run, leaders, format(
@@ -496,10 +490,12 @@ BEGIN
                   SELECT q.batch_id
                   -- (OFFSET 0: the old pieces of the scope first, then their neighbours)
                   FROM (SELECT p.geom FROM _landdb_scope x
-                        JOIN landdb.analysis_piece p ON p.run_id = prev.id AND p.batch_id = x.id
+                        JOIN landdb.analysis_piece p ON p.run_id = ANY (prev_chain) AND p.batch_id = x.id
+                                                    AND p.until_run_id = prev.id
                         WHERE x.kind = 'b' OFFSET 0) o
                   JOIN landdb.analysis_piece q ON q.geom && ST_Expand(o.geom, snap + 0.001)
-                                              AND ST_DWithin(q.geom, o.geom, snap + 0.001) AND q.run_id + 0 = run);
+                                              AND ST_DWithin(q.geom, o.geom, snap + 0.001)
+                  WHERE (q.run_id + 0 = run OR q.run_id + 0 = ANY (prev_chain)) AND q.until_run_id IS NULL);
       rs := ARRAY(SELECT x.id FROM _landdb_scope x WHERE x.kind = 's'
                   UNION
                   SELECT j FROM _landdb_hit h JOIN landdb.flag g ON g.id = h.id CROSS JOIN LATERAL unnest(g.supply_ids) j
@@ -508,9 +504,9 @@ BEGIN
       INSERT INTO landdb.flag (run_id, rule, subject, severity, area_m2, message, details, township, geom,
                                batch_ids, supply_ids)
       SELECT run, f.* FROM landdb._remnant_flags(d, run, rb) f;
-      PERFORM landdb._copy_flags(run, prev.id, r.rule, ARRAY(
-        SELECT e.id FROM (SELECT g.id, unnest(g.batch_ids) AS i FROM landdb.flag g
-                          WHERE g.run_id = prev.id AND g.rule = r.rule) e
+      PERFORM landdb._close_flags(run, prev.id, r.rule, ARRAY(
+        SELECT e.id FROM (SELECT g.id, unnest(g.batch_ids) AS i FROM landdb.run_flags(prev.id) g
+                          WHERE g.rule = r.rule) e
         WHERE e.i IN (SELECT x FROM unnest(rb) x)));
     ELSIF run_mode = 'incremental' AND r.subject_kind <> 'always' THEN
       -- the flags of the subjects in scope, recomputed; then the previous run's other flags
@@ -532,7 +528,7 @@ BEGIN
                      'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1, $3, $4)',
                      'rule_' || r.rule)
         USING run, d, rb, rs;
-      PERFORM landdb._copy_flags(run, prev.id, r.rule, ARRAY(
+      PERFORM landdb._close_flags(run, prev.id, r.rule, ARRAY(
         SELECT h.id FROM _landdb_hit h WHERE h.rule = r.rule AND strpos(vias, h.via) > 0));
     ELSIF run_mode = 'full' AND r.rule = 'used_before_supply' AND cardinality(leaders) > 1 THEN
       -- (chunks of the batches: the patches touching them)
@@ -553,6 +549,10 @@ BEGIN
                      'township, geom, batch_ids, supply_ids) SELECT $1, * FROM landdb.%I($2, $1)',
                      'rule_' || r.rule)
         USING run, d;
+      IF run_mode = 'incremental' THEN
+        -- (recomputed every time: none of the previous run's flags of the rule is shared)
+        PERFORM landdb._close_flags(run, prev.id, r.rule, NULL);
+      END IF;
     END IF;
     timings := timings || jsonb_build_object(r.rule, round(extract(epoch FROM clock_timestamp() - t1)::numeric, 3));
   END LOOP;
@@ -569,13 +569,13 @@ BEGIN
            'recorded_supplied_m2', coalesce(sum(a.recorded_supplied_m2), 0),
            'recorded_supply_rate', sum(coalesce(a.recorded_supplied_m2, 0)) / nullif(sum(a.approved_m2 - a.withdrawn_m2), 0))
     INTO v_summary
-  FROM landdb.analysis_batch a WHERE a.run_id = run;
+  FROM landdb.run_batch_rows(run) a;
   v_summary := v_summary
-    || jsonb_build_object('pieces', (SELECT count(*) FROM landdb.analysis_piece p WHERE p.run_id = run))
+    || jsonb_build_object('pieces', (SELECT count(*) FROM landdb.run_piece_rows(run) p))
     || jsonb_build_object('five_year', (SELECT to_jsonb(f) FROM landdb.five_year_supply_rate(d, NULL, run) f))
     || jsonb_build_object('flags', (SELECT coalesce(jsonb_object_agg(x.rule, x.n ORDER BY x.rule), '{}')
-                                    FROM (SELECT f.rule, count(*) AS n FROM landdb.flag f
-                                          WHERE f.run_id = run GROUP BY f.rule) x))
+                                    FROM (SELECT f.rule, count(*) AS n FROM landdb.run_flags(run) f
+                                          GROUP BY f.rule) x))
     || jsonb_build_object('recomputed', n_new, 'copied', v_copied, 'timings', timings,
                           'seconds', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3));
   UPDATE landdb.analysis_run SET

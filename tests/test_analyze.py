@@ -109,13 +109,13 @@ def _results(land: Land, run: int) -> dict[str, list[tuple]]:
             "round(unacquired_m2::numeric, 6), round(acquired_unsupplied_m2::numeric, 6), "
             "round(supply_rate::numeric, 9), round(recorded_supplied_m2::numeric, 6), "
             "round(recorded_supply_rate::numeric, 9), round(nogeom_supplied_m2::numeric, 6), "
-            "round(nogeom_withdrawn_m2::numeric, 6) FROM landdb.analysis_batch WHERE run_id = %s ORDER BY 1", (run,))],
+            "round(nogeom_withdrawn_m2::numeric, 6) FROM landdb.run_batch_rows(%s) WHERE true ORDER BY 1", (run,))],
         "piece": [tuple(r.values()) for r in q(
             "SELECT batch_id, piece_no, status, township, zone_code, encode(ST_AsBinary(geom), 'hex') "
-            "FROM landdb.analysis_piece WHERE run_id = %s ORDER BY 1, 2", (run,))],
+            "FROM landdb.run_piece_rows(%s) WHERE true ORDER BY 1, 2", (run,))],
         "flag": [tuple(r.values()) for r in q(
             "SELECT rule, subject, severity, round(area_m2::numeric, 6), message, details::text, township, "
-            "encode(ST_AsBinary(geom), 'hex'), batch_ids::text, supply_ids::text FROM landdb.flag WHERE run_id = %s "
+            "encode(ST_AsBinary(geom), 'hex'), batch_ids::text, supply_ids::text FROM landdb.run_flags(%s) WHERE true "
             "ORDER BY 1, 2", (run,))],
     }
 
@@ -171,13 +171,43 @@ def test_deleting_a_run_deletes_its_results(land: Land) -> None:
     old = land.analyze(AS_OF)
     land.sql("UPDATE landdb.approval_batch SET batch_name = '改名' WHERE id = %s", (b,))
     kept = land.analyze(AS_OF, full=True)
-    counts = ("SELECT (SELECT count(*) FROM landdb.analysis_batch WHERE run_id = %(r)s) AS b, "
+    stored = ("SELECT (SELECT count(*) FROM landdb.analysis_batch WHERE run_id = %(r)s) AS b, "
               "(SELECT count(*) FROM landdb.analysis_piece WHERE run_id = %(r)s) AS p, "
               "(SELECT count(*) FROM landdb.flag WHERE run_id = %(r)s) AS f")
-    assert all(v > 0 for v in land.sql(counts, {"r": old})[0].values())
+    held = ("SELECT (SELECT count(*) FROM landdb.run_batch_rows(%(r)s)) AS b, "
+            "(SELECT count(*) FROM landdb.run_piece_rows(%(r)s)) AS p, "
+            "(SELECT count(*) FROM landdb.run_flags(%(r)s)) AS f")
+    assert all(v > 0 for v in land.sql(stored, {"r": old})[0].values())
     land.sql("DELETE FROM landdb.analysis_run WHERE id = %s", (old,))
-    assert land.sql(counts, {"r": old})[0] == {"b": 0, "p": 0, "f": 0}
-    assert all(v > 0 for v in land.sql(counts, {"r": kept})[0].values()), "other runs keep theirs"
+    assert land.sql(stored, {"r": old})[0] == {"b": 0, "p": 0, "f": 0}
+    assert all(v > 0 for v in land.sql(held, {"r": kept})[0].values()), "other runs keep theirs"
+
+
+def test_deleting_runs_of_a_lineage_keeps_what_the_others_hold(land: Land) -> None:
+    """A re-analysis shares its parent's unchanged rows: deleting the parent, or the child, or a
+    run between, leaves every remaining run with exactly what it held."""
+    synthetic_county(land, 4)
+    ids = [r["id"] for r in land.sql("SELECT id FROM landdb.supply ORDER BY id")]
+    runs = [land.analyze(AS_OF)]
+    for sid in ids[:3]:
+        land.sql("UPDATE landdb.supply SET geom = ST_Multi(ST_Buffer(geom, -2)) WHERE id = %s", (sid,))
+        runs.append(land.analyze(AS_OF))
+    assert [_mode(land, r)["mode"] for r in runs] == ["full", "incremental", "incremental", "incremental"]
+    before = {r: _results(land, r) for r in runs}
+    assert before[runs[0]] != before[runs[3]]
+    shared = land.sql("SELECT count(*) AS n FROM landdb.run_flags(%s) WHERE run_id <> %s", (runs[3], runs[3]))
+    assert shared[0]["n"] > 0, "the last run holds rows its ancestors computed"
+    # a run in the middle, then the first (the lineage's full run), then the newest
+    for gone in (runs[1], runs[0], runs[3]):
+        land.sql("DELETE FROM landdb.analysis_run WHERE id = %s", (gone,))
+        for r in runs:
+            if land.sql("SELECT 1 FROM landdb.analysis_run WHERE id = %s", (r,)):
+                _assert_same(before[r], _results(land, r))
+    # the one left is the newest of its lineage again: a re-analysis extends it correctly
+    land.sql("UPDATE landdb.supply SET geom = ST_Multi(ST_Buffer(geom, -2)) WHERE id = %s", (ids[3],))
+    inc = land.analyze(AS_OF)
+    assert _mode(land, inc)["mode"] == "incremental"
+    _assert_same(_results(land, land.analyze(AS_OF, full=True)), _results(land, inc))
 
 
 def test_flag_handling_survives_reanalysis(land: Land) -> None:
@@ -259,7 +289,7 @@ def test_a_patch_on_two_batches_keeps_its_flag_when_one_moves_away(land: Land) -
     land.sql("UPDATE landdb.approval_batch SET geom = ST_Translate(geom, 3000, 0) WHERE id = %s", (a,))
     inc = land.analyze(AS_OF)
     assert _mode(land, inc)["mode"] == "incremental"
-    flags = land.sql("SELECT subject, area_m2, batch_ids FROM landdb.flag WHERE run_id = %s "
+    flags = land.sql("SELECT subject, area_m2, batch_ids FROM landdb.run_flags(%s) WHERE true "
                      "AND rule = 'used_before_supply'", (inc,))
     assert len(flags) == 1 and flags[0]["subject"] == "TWO-TB"
     assert flags[0]["area_m2"] == approx(40 * 60), "only the part on TWO-B is left"
@@ -286,7 +316,7 @@ def test_settings_or_townships_changed_make_a_full_run(small_county: Land) -> No
     land.sql("UPDATE landdb.admin_area SET admin_name = '改名乡' WHERE admin_code = 'SYN0'")
     r = land.analyze(AS_OF)
     assert _mode(land, r)["mode"] == "full"
-    assert land.sql("SELECT count(*) AS n FROM landdb.analysis_batch WHERE run_id = %s AND township = '改名乡'",
+    assert land.sql("SELECT count(*) AS n FROM landdb.run_batch_rows(%s) WHERE true AND township = '改名乡'",
                     (r,))[0]["n"] > 0
     # another date has no previous run: full
     assert _mode(land, land.analyze(date(2023, 12, 31)))["mode"] == "full"
@@ -308,7 +338,7 @@ def test_a_bulk_load_into_an_empty_table_makes_a_full_run(small_county: Land) ->
                     "GROUP BY op", (before,)) == [{"op": "L", "n": 1}]
     r = land.analyze(AS_OF)
     assert _mode(land, r)["mode"] == "full", "the rows of a bulk load have no history rows of their own"
-    assert land.sql("SELECT count(*) AS n FROM landdb.flag WHERE run_id = %s AND rule = 'used_before_supply'",
+    assert land.sql("SELECT count(*) AS n FROM landdb.run_flags(%s) WHERE true AND rule = 'used_before_supply'",
                     (r,))[0]["n"] > 0
 
 

@@ -84,9 +84,9 @@ def test_planted_batch_figures(sample_target):
                 continue
             run = analysis.get_or_run(conn, dt.date.fromisoformat(case["as_of"]))
             with conn.cursor() as cur:
-                cur.execute(f"SELECT {', '.join(exp)} FROM landdb.analysis_batch b "
+                cur.execute(f"SELECT {', '.join(exp)} FROM landdb.run_batch_rows(%s) b "
                             f"JOIN landdb.approval_batch a ON a.id = b.batch_id "
-                            f"WHERE b.run_id = %s AND a.pzwh_key = %s",
+                            f"WHERE a.pzwh_key = %s",
                             (run["run_id"], normalize_pzwh(case["subject"])))
                 row = cur.fetchone()
             if row is None:

@@ -140,19 +140,19 @@ class Land:
         return analysis.analyze(self.conn, as_of, full=full, commit=False)["run_id"]
 
     def batch_row(self, run: int, key: str) -> dict:
-        rows = self.sql("SELECT * FROM landdb.analysis_batch WHERE run_id = %s AND pzwh_key = %s", (run, key))
+        rows = self.sql("SELECT * FROM landdb.run_batch_rows(%s) WHERE true AND pzwh_key = %s", (run, key))
         assert len(rows) == 1, key
         return rows[0]
 
     def pieces(self, run: int, key: str) -> list[dict]:
         return self.sql("SELECT p.piece_no, p.status, p.area_m2, p.township, p.zone_code, ST_AsText(p.geom) AS wkt "
-                        "FROM landdb.analysis_piece p JOIN landdb.approval_batch b ON b.id = p.batch_id "
-                        "WHERE p.run_id = %s AND b.pzwh_key = %s ORDER BY p.piece_no", (run, key))
+                        "FROM landdb.run_piece_rows(%s) p JOIN landdb.approval_batch b ON b.id = p.batch_id "
+                        "WHERE b.pzwh_key = %s ORDER BY p.piece_no", (run, key))
 
     def flags(self, run: int, rule: str | None = None, subject: str | None = None) -> list[dict]:
         return self.sql("SELECT rule, subject, severity, area_m2, message, details, township, "
-                        "ST_AsText(geom) AS wkt, batch_ids, supply_ids FROM landdb.flag "
-                        "WHERE run_id = %s AND (%s::text IS NULL OR rule = %s) "
+                        "ST_AsText(geom) AS wkt, batch_ids, supply_ids FROM landdb.run_flags(%s) "
+                        "WHERE true AND (%s::text IS NULL OR rule = %s) "
                         "AND (%s::text IS NULL OR subject = %s) ORDER BY rule, subject",
                         (run, rule, rule, subject, subject))
 
@@ -284,7 +284,7 @@ def test_pieces_match_shapely(land: Land, county: dict) -> None:
 def test_boundaries_0_3_m_apart_leave_no_slivers(land: Land, county: dict) -> None:
     run = land.analyze(AS_OF, full=True)
     rows = land.sql("SELECT ST_Area(geom) AS a, ST_IsEmpty(ST_Buffer(geom, -0.5)) AS thin "
-                    "FROM landdb.analysis_piece WHERE run_id = %s", (run,))
+                    "FROM landdb.run_piece_rows(%s) WHERE true", (run,))
     assert rows and all(r["a"] >= 1 and not r["thin"] for r in rows)
     # the 0.3 m strip between S1 and S6 is supplied land, not a piece of its own
     strip = rect(50, 50, 50.3, 100)
@@ -402,10 +402,10 @@ def test_acquisition_sliver_joins_the_neighbouring_class(land: Land) -> None:
 def test_same_data_and_date_give_the_same_results(land: Land, county: dict) -> None:
     r1 = land.analyze(AS_OF, full=True)
     r2 = land.analyze(AS_OF, full=True)
-    q = ("SELECT p.batch_id, p.piece_no, p.status, ST_AsBinary(p.geom) AS g FROM landdb.analysis_piece p "
-         "WHERE p.run_id = %s ORDER BY 1, 2")
+    q = ("SELECT p.batch_id, p.piece_no, p.status, ST_AsBinary(p.geom) AS g FROM landdb.run_piece_rows(%s) p "
+         "ORDER BY 1, 2")
     assert [tuple(r.values()) for r in land.sql(q, (r1,))] == [tuple(r.values()) for r in land.sql(q, (r2,))]
-    f = "SELECT rule, subject, severity, area_m2, message, details FROM landdb.flag WHERE run_id = %s ORDER BY 1, 2"
+    f = "SELECT rule, subject, severity, area_m2, message, details FROM landdb.run_flags(%s) WHERE true ORDER BY 1, 2"
     assert [tuple(r.values()) for r in land.sql(f, (r1,))] == [tuple(r.values()) for r in land.sql(f, (r2,))]
 
 

@@ -349,7 +349,7 @@ def test_standalone_rules_equal_the_run(land: Land) -> None:
     land.link(land.supply("SAS", rect(0, 0, 30, 100), date(2020, 1, 1), agreed_start=date(2020, 6, 1),
                           supply_method="协议出让", price=100), b, 0.2)
     run = _run(land)
-    stored = land.sql("SELECT rule, subject, area_m2, message FROM landdb.flag WHERE run_id = %s ORDER BY 1, 2",
+    stored = land.sql("SELECT rule, subject, area_m2, message FROM landdb.run_flags(%s) WHERE true ORDER BY 1, 2",
                       (run,))
     live = land.sql("SELECT rule, subject, area_m2, message FROM landdb.flags(%s) ORDER BY 1, 2", (AS_OF,))
     assert [(r["rule"], r["subject"]) for r in stored] == [(r["rule"], r["subject"]) for r in live]
