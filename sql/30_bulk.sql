@@ -187,3 +187,31 @@ BEGIN
   EXECUTE format('ANALYZE landdb.%I', tbl);
 END $$;
 COMMENT ON FUNCTION landdb.bulk_analyze(text) IS '大批量导入后更新表的统计信息 | refresh a table''s planner statistics after a large import';
+
+-- A spatial index grown entry by entry over a large import (an approval import writes the batch
+-- geometries one by one, in file order) answers a box query through many more pages than one
+-- built at once, which PostGIS sorts along a space-filling curve: in the 20 000-batch sample county,
+-- 23 index and heap pages for each supply's batches instead of 3.4, and five times the time. After
+-- an import that wrote at least a tenth of a table's rows, its spatial indexes are rebuilt (in the
+-- import's transaction: readers that use such an index wait for the rebuild, seconds).
+CREATE OR REPLACE FUNCTION landdb.bulk_reindex_geom(tbl text, n_written bigint) RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public
+SET maintenance_work_mem = '1GB' AS $$
+DECLARE
+  i regclass;
+  done boolean := false;
+BEGIN
+  PERFORM landdb._require_data_table(tbl);
+  IF n_written < 0.1 * (SELECT greatest(c.reltuples, 1) FROM pg_class c
+                        WHERE c.oid = format('landdb.%I', tbl)::regclass) THEN
+    RETURN false;
+  END IF;
+  FOR i IN SELECT x.indexrelid::regclass FROM pg_index x
+           JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_am a ON a.oid = c.relam
+           WHERE x.indrelid = format('landdb.%I', tbl)::regclass AND a.amname = 'gist' LOOP
+    EXECUTE format('REINDEX INDEX %s', i);
+    done := true;
+  END LOOP;
+  RETURN done;
+END $$;
+COMMENT ON FUNCTION landdb.bulk_reindex_geom(text, bigint) IS '大批量导入后重建表的空间索引（写入行数达表的十分之一时） | rebuild a table''s spatial indexes after an import that wrote a tenth of its rows or more';

@@ -324,3 +324,32 @@ def test_a_busy_import_run_table_keeps_the_foreign_key(empty_db):
     other.rollback()
     conn.close()
     other.close()
+
+
+def test_a_large_import_rebuilds_the_spatial_index(empty_db):
+    """After an import that wrote a tenth of a table's rows or more, its spatial index is built
+    afresh (sorted: a box query reads a few pages, not the dozens of an index grown row by row);
+    after a small one it is left alone. Editors may ask for it."""
+    conn = psycopg2.connect(**{**empty_db, "user": "t_fast_editor"})
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO landdb.rs_patch (patch_no, period, geom) "
+                    "SELECT 'P' || i, '2025', ST_Multi(ST_MakeEnvelope(38500000 + i * 10, 3560000, "
+                    "38500000 + i * 10 + 8, 3560008, landdb.working_srid())) FROM generate_series(1, 2000) i")
+        cur.execute("SELECT landdb.bulk_analyze('rs_patch')")
+
+        def node() -> int:
+            cur.execute("SELECT pg_relation_filenode('landdb.rs_patch_geom_gist')")
+            return cur.fetchone()[0]
+
+        first = node()
+        cur.execute("SELECT landdb.bulk_reindex_geom('rs_patch', 100)")
+        assert cur.fetchone()[0] is False and node() == first, "5 % of the rows: left alone"
+        cur.execute("SELECT landdb.bulk_reindex_geom('rs_patch', 200)")
+        assert cur.fetchone()[0] is True and node() != first, "10 %: rebuilt"
+        cur.execute("SELECT count(*) FROM landdb.rs_patch "
+                    "WHERE geom && ST_MakeEnvelope(38500000, 3560000, 38500100, 3560010, landdb.working_srid())")
+        assert cur.fetchone()[0] == 10
+        with pytest.raises(psycopg2.errors.RaiseException):
+            cur.execute("SELECT landdb.bulk_reindex_geom('analysis_run', 1000)")
+    conn.rollback()
+    conn.close()

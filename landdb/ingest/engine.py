@@ -1121,6 +1121,8 @@ class Importer:
         ins, upd = sum(flags), len(flags) - sum(flags)
         if ins > ANALYZE_AFTER:
             cur.execute("SELECT landdb.bulk_analyze(%s)", (table,))
+        if ins + upd > ANALYZE_AFTER:
+            cur.execute("SELECT landdb.bulk_reindex_geom(%s, %s)", (table, ins + upd))
         return ins, upd
 
     def _count(self, ins: int, upd: int, records: int | None = None) -> None:
@@ -1178,6 +1180,10 @@ class Importer:
                 "  SELECT p.batch_id, ST_Multi(ST_CollectionExtract(ST_UnaryUnion(ST_Collect(p.geom)), 3)) g"
                 "  FROM landdb.approval_parcel p WHERE p.batch_id IN (SELECT DISTINCT batch_id FROM stage)"
                 "  GROUP BY p.batch_id) u WHERE b.id = u.batch_id AND NOT landdb.geom_same(b.geom, u.g)")
+            n_moved = cur.rowcount
+            if n_moved > ANALYZE_AFTER:
+                cur.execute("SELECT landdb.bulk_analyze('approval_batch')")
+                cur.execute("SELECT landdb.bulk_reindex_geom('approval_batch', %s)", (n_moved,))
         self.result.notes.append(f"批次：新增 {b_ins}，更新 {b_upd}；地块：新增 {p_ins}，更新 {p_upd}")
         if n_geom:
             self._count(p_ins, p_upd, n_geom)
