@@ -27,6 +27,8 @@ COMMENT ON COLUMN landdb.flag.run_id IS '计算此行的分析运行 | the run t
 COMMENT ON COLUMN landdb.analysis_batch.until_run_id IS '同一序列中仍含此行的最后一次运行（空：至今） | last run of the lineage holding this row (NULL: still current)';
 COMMENT ON COLUMN landdb.analysis_piece.until_run_id IS '同一序列中仍含此行的最后一次运行（空：至今） | last run of the lineage holding this row (NULL: still current)';
 COMMENT ON COLUMN landdb.flag.until_run_id IS '同一序列中仍含此行的最后一次运行（空：至今） | last run of the lineage holding this row (NULL: still current)';
+COMMENT ON COLUMN landdb.analysis_run.parent_run_id IS '增量分析所依据的上次运行 | previous run an incremental run shares unchanged results with';
+COMMENT ON COLUMN landdb.analysis_run.n_copied IS '沿用上次结果的批次数 | batches whose results are shared with the previous run';
 -- (run_id, rule) is the prefix of the unique (run_id, rule, subject): one index less to write
 DROP INDEX IF EXISTS landdb.flag_run_id_rule_idx;
 
