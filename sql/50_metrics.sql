@@ -214,10 +214,11 @@ LANGUAGE sql STABLE AS $$
     WHERE $3 IS NULL
       AND abs(r.supplied_m2 - coalesce(r.recorded_supplied_m2, 0))
             > greatest(cfg.share * greatest(r.supplied_m2, coalesce(r.recorded_supplied_m2, 0)), cfg.min_m2)
-  ), pairs AS (
+  ), pairs AS MATERIALIZED (
     -- supplies in force lying in the batch, and supplies in force linked to it; each batch's looked
-    -- up through the indexes (lateral: joined as sets, the planner hashed the whole supply table
-    -- even for a few batches)
+    -- up through the indexes (a lateral subquery planned for one batch, OFFSET 0: pulled up and
+    -- joined as sets, the planner hashed the whole supply and batch tables even for a few batches;
+    -- MATERIALIZED: each pair's areas computed once, not again in every test that uses them)
     SELECT b.batch_id, x.*
     FROM b CROSS JOIN LATERAL (
       SELECT s.id AS supply_id, s.geom IS NULL AS no_geom, s.supply_key, s.dzjgh, s.land_user, s.contract_date,
@@ -233,7 +234,7 @@ LANGUAGE sql STABLE AS $$
                           UNION
                           SELECT sb.supply_id FROM landdb.supply_batch sb WHERE sb.batch_id = ab.id) u
       CROSS JOIN LATERAL (SELECT * FROM landdb.supply t WHERE t.id = u.id) s
-      WHERE ab.id = b.batch_id AND landdb.in_force(s.contract_date, s.reclaimed_date, $1)) x
+      WHERE ab.id = b.batch_id AND landdb.in_force(s.contract_date, s.reclaimed_date, $1) OFFSET 0) x
   )
   SELECT b.batch_id, b.pzwh, b.pzwh_key, b.township, b.supplied_m2, b.recorded_supplied_m2,
          b.supplied_m2 - coalesce(b.recorded_supplied_m2, 0),
