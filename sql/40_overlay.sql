@@ -710,26 +710,25 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION landdb.run_chain(bigint) IS '运行所在序列中至此的运行（其结果行可能属于此运行） | runs of the lineage up to a run, whose rows it may hold';
 
-CREATE OR REPLACE FUNCTION landdb.run_flags(run bigint) RETURNS SETOF landdb.flag
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT f.* FROM landdb.flag f
-  WHERE f.run_id = ANY ((SELECT landdb.run_chain($1))::bigint[]) AND (f.until_run_id IS NULL OR f.until_run_id >= $1)
-$$;
-COMMENT ON FUNCTION landdb.run_flags(bigint) IS '一次分析运行的问题线索 | flags of a run';
-
-CREATE OR REPLACE FUNCTION landdb.run_batch_rows(run bigint) RETURNS SETOF landdb.analysis_batch
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT a.* FROM landdb.analysis_batch a
-  WHERE a.run_id = ANY ((SELECT landdb.run_chain($1))::bigint[]) AND (a.until_run_id IS NULL OR a.until_run_id >= $1)
-$$;
-COMMENT ON FUNCTION landdb.run_batch_rows(bigint) IS '一次分析运行的批次数字（存储行） | stored batch figures of a run';
-
-CREATE OR REPLACE FUNCTION landdb.run_piece_rows(run bigint) RETURNS SETOF landdb.analysis_piece
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT p.* FROM landdb.analysis_piece p
-  WHERE p.run_id = ANY ((SELECT landdb.run_chain($1))::bigint[]) AND (p.until_run_id IS NULL OR p.until_run_id >= $1)
-$$;
-COMMENT ON FUNCTION landdb.run_piece_rows(bigint) IS '一次分析运行的批而未供图斑（存储行） | stored remainder pieces of a run';
+DO $$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN SELECT * FROM (VALUES
+      ('run_flags', 'flag', '一次分析运行的问题线索 | flags of a run'),
+      ('run_batch_rows', 'analysis_batch', '一次分析运行的批次数字（存储行） | stored batch figures of a run'),
+      ('run_piece_rows', 'analysis_piece', '一次分析运行的批而未供图斑（存储行） | stored remainder pieces of a run'))
+      AS x(fn, tbl, note) LOOP
+    EXECUTE format($f$
+      CREATE OR REPLACE FUNCTION landdb.%I(run bigint) RETURNS SETOF landdb.%I
+      LANGUAGE sql STABLE PARALLEL SAFE AS $b$
+        SELECT t.* FROM landdb.%I t
+        WHERE t.run_id = ANY ((SELECT landdb.run_chain($1))::bigint[])
+          AND (t.until_run_id IS NULL OR t.until_run_id >= $1)
+      $b$ $f$, r.fn, r.tbl, r.tbl);
+    EXECUTE format('COMMENT ON FUNCTION landdb.%I(bigint) IS %L', r.fn, r.note);
+  END LOOP;
+END $$;
 
 -- Figures and pieces of a run when run_id is given, else computed now (for rules and metrics
 -- called outside analyze).
