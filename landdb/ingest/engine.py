@@ -1121,7 +1121,7 @@ class Importer:
         ins, upd = sum(flags), len(flags) - sum(flags)
         if ins > ANALYZE_AFTER:
             cur.execute("SELECT landdb.bulk_analyze(%s)", (table,))
-        if ins + upd > ANALYZE_AFTER:
+        if ins + upd > ANALYZE_AFTER and "geom" in ins_cols:
             cur.execute("SELECT landdb.bulk_reindex_geom(%s, %s)", (table, ins + upd))
         return ins, upd
 
