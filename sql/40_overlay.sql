@@ -523,6 +523,10 @@ COMMENT ON FUNCTION landdb._batch_overlay(bigint, geometry, numeric, double prec
 --  c: supplies in force cutting the batch, each snapped onto the batch before the union (a
 --     single parcel snapped stays valid, where the union of many snapped at once often does
 --     not and must be repaired at great cost);
+--  c and q take every supply and expropriation whose box overlaps the batch's, without an
+--     ST_Intersects test: one that misses the batch (snapped onto it, it touches it at most)
+--     leaves its remainder and classes as they are, and the test (a relate of two polygons, 7–13 µs) was 15 % of the overlay's time
+--     (in the sample county every box that overlaps also intersects);
 --  w: approved withdrawals (only 批复 counts); without geometry or area: the whole batch;
 --  p: ownership of its parcels (their unions are made only where needed);
 --  q: expropriations done: with geometry where they lie; without, by area, or (no area) the
@@ -560,8 +564,7 @@ BEGIN
     CROSS JOIN LATERAL (
         SELECT landdb._cut_union(array_agg(landdb.snap_to(s.geom, b.geom, snap) ORDER BY s.id)) AS cut
         FROM landdb.supply s
-        WHERE s.geom && b.geom AND ST_Intersects(s.geom, b.geom)
-          AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of)) c
+        WHERE s.geom && b.geom AND landdb.in_force(s.contract_date, s.reclaimed_date, as_of)) c
     CROSS JOIN LATERAL (
         SELECT landdb._union(array_agg(coalesce(x.geom, b.geom) ORDER BY x.id)
                                FILTER (WHERE x.geom IS NOT NULL OR x.withdrawn_area IS NULL)) AS wd,
@@ -582,7 +585,7 @@ BEGIN
                sum(u.m2) AS acq_nogeom
         FROM (SELECT 1 AS k, a.id, a.geom AS g, NULL::double precision AS m2
               FROM landdb.acquisition a
-              WHERE a.geom && b.geom AND ST_Intersects(a.geom, b.geom) AND coalesce(a.acquisition_date <= as_of, true)
+              WHERE a.geom && b.geom AND coalesce(a.acquisition_date <= as_of, true)
               UNION ALL
               SELECT 2, a.id, CASE WHEN a.acquired_area IS NULL THEN b.geom END,
                      a.acquired_area::double precision * 10000
