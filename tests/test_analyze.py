@@ -280,6 +280,27 @@ def test_incremental_equals_full_after_every_kind_of_change(small_county: Land) 
     _assert_same(_results(land, full), _results(land, inc))
 
 
+def test_a_full_run_stores_what_each_rule_gives(land: Land) -> None:
+    """A full run of a county of 441 batches computes its rules by chunks of batches and supplies,
+    and its solo rules side by side, in parallel scans; what it stores is, rule by rule, what the
+    rule's own function gives in psql."""
+    synthetic_county(land, 21)
+    run = land.analyze(AS_OF, full=True)
+    timings = land.sql("SELECT summary->'timings' AS t FROM landdb.analysis_run WHERE id = %s", (run,))[0]["t"]
+    assert any(k.startswith("remnant_parcel+") for k in timings), "the solo rules did not run side by side"
+    cols = ("rule, subject, severity, round(area_m2::numeric, 6), message, details::text, township, "
+            "encode(ST_AsBinary(geom), 'hex'), batch_ids::text, supply_ids::text")
+    seen = 0
+    for r in land.sql("SELECT rule FROM landdb.rule_catalog() ORDER BY sort"):
+        stored = [tuple(x.values()) for x in land.sql(
+            f"SELECT {cols} FROM landdb.run_flags(%s) WHERE rule = %s ORDER BY 2", (run, r["rule"]))]
+        direct = [tuple(x.values()) for x in land.sql(
+            f"SELECT {cols} FROM landdb.rule_{r['rule']}(%s, %s) ORDER BY 2", (AS_OF, run))]
+        assert stored == direct, r["rule"]
+        seen += len(stored)
+    assert seen == land.sql("SELECT count(*) AS n FROM landdb.run_flags(%s)", (run,))[0]["n"] > 500
+
+
 def test_a_patch_on_two_batches_keeps_its_flag_when_one_moves_away(land: Land) -> None:
     a = land.batch("TWO-A", rect(0, 0, 100, 100), date(2019, 1, 1))
     land.batch("TWO-B", rect(100, 0, 200, 100), date(2019, 1, 1))
