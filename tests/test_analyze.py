@@ -99,6 +99,11 @@ def synthetic_county(land: Land, n: int, x0: float = X0, y0: float = Y0, seed: f
         q(f"ANALYZE landdb.{t}")
 
 
+# a flag's columns in a comparable form
+FLAG_COLS = ("rule, subject, severity, round(area_m2::numeric, 6), message, details::text, township, "
+             "encode(ST_AsBinary(geom), 'hex'), batch_ids::text, supply_ids::text")
+
+
 def _results(land: Land, run: int) -> dict[str, list[tuple]]:
     """Everything a run stored, in a comparable form."""
     q = land.sql
@@ -114,9 +119,7 @@ def _results(land: Land, run: int) -> dict[str, list[tuple]]:
             "SELECT batch_id, piece_no, status, township, zone_code, encode(ST_AsBinary(geom), 'hex') "
             "FROM landdb.run_piece_rows(%s) WHERE true ORDER BY 1, 2", (run,))],
         "flag": [tuple(r.values()) for r in q(
-            "SELECT rule, subject, severity, round(area_m2::numeric, 6), message, details::text, township, "
-            "encode(ST_AsBinary(geom), 'hex'), batch_ids::text, supply_ids::text FROM landdb.run_flags(%s) WHERE true "
-            "ORDER BY 1, 2", (run,))],
+            f"SELECT {FLAG_COLS} FROM landdb.run_flags(%s) WHERE true ORDER BY 1, 2", (run,))],
     }
 
 
@@ -288,14 +291,12 @@ def test_a_full_run_stores_what_each_rule_gives(land: Land) -> None:
     run = land.analyze(AS_OF, full=True)
     timings = land.sql("SELECT summary->'timings' AS t FROM landdb.analysis_run WHERE id = %s", (run,))[0]["t"]
     assert any(k.startswith("remnant_parcel+") for k in timings), "the solo rules did not run side by side"
-    cols = ("rule, subject, severity, round(area_m2::numeric, 6), message, details::text, township, "
-            "encode(ST_AsBinary(geom), 'hex'), batch_ids::text, supply_ids::text")
     seen = 0
     for r in land.sql("SELECT rule FROM landdb.rule_catalog() ORDER BY sort"):
         stored = [tuple(x.values()) for x in land.sql(
-            f"SELECT {cols} FROM landdb.run_flags(%s) WHERE rule = %s ORDER BY 2", (run, r["rule"]))]
+            f"SELECT {FLAG_COLS} FROM landdb.run_flags(%s) WHERE rule = %s ORDER BY 2", (run, r["rule"]))]
         direct = [tuple(x.values()) for x in land.sql(
-            f"SELECT {cols} FROM landdb.rule_{r['rule']}(%s, %s) ORDER BY 2", (AS_OF, run))]
+            f"SELECT {FLAG_COLS} FROM landdb.rule_{r['rule']}(%s, %s) ORDER BY 2", (AS_OF, run))]
         assert stored == direct, r["rule"]
         seen += len(stored)
     assert seen == land.sql("SELECT count(*) AS n FROM landdb.run_flags(%s)", (run,))[0]["n"] > 500
