@@ -997,8 +997,10 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT s.id, s.x0, s.y0, s.x1, s.y1, cx, cy
     FROM (SELECT q.id, ST_XMin(q.b) AS x0, ST_YMin(q.b) AS y0, ST_XMax(q.b) AS x1, ST_YMax(q.b) AS y1
           FROM (SELECT q.id, q.geom::box2d AS b FROM landdb.supply q
-                WHERE q.geom && ST_MakeEnvelope(coalesce(c_lo * cell, -1e15), -1e15, coalesce(c_hi * cell, 1e15), 1e15,
-                                                landdb.working_srid())
+                -- (the envelope by a sub-select: computed once, where a call of working_srid() in the
+                -- condition ran its query for every supply, 3.5 µs each)
+                WHERE q.geom && (SELECT ST_MakeEnvelope(coalesce(c_lo * cell, -1e15), -1e15, coalesce(c_hi * cell, 1e15),
+                                                        1e15, landdb.working_srid()))
                   AND landdb.in_force(q.contract_date, q.reclaimed_date, as_of)
                 OFFSET 0) q) s
     CROSS JOIN generate_series(greatest(floor(s.x0 / cell)::int, c_lo), least(floor(s.x1 / cell)::int, c_hi - 1)) cx
