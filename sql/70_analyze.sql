@@ -233,12 +233,16 @@ COMMENT ON FUNCTION landdb._close_flags(bigint, bigint, text, bigint[]) IS '结�
 -- at once: "+ 0". The chunk functions are declared costly, so that they run in the workers, not in
 -- the leader over the gathered leaders: at the default cost the two plans cost the same, and once
 -- the planner chose the latter, supply_overlap of the 200 000-batch county ran in one process,
--- 18.6 s instead of 10.)
+-- 18.6 s instead of 10. The leader only gathers: taking chunks of its own it was one process
+-- more than there are cores, and the queries of its chunks, planned under these settings,
+-- started parallel workers of their own, 30–50 ms each, four for every chunk of
+-- used_before_supply; a worker's queries never do.)
 DROP FUNCTION IF EXISTS landdb._insert_chunked_flags(bigint, bigint[], text);
 DROP FUNCTION IF EXISTS landdb._insert_chunked_flags(bigint, bigint[], text, boolean);
 CREATE FUNCTION landdb._insert_chunked_flags(run bigint, leaders bigint[], chunk_call text,
                                              one_per_subject boolean DEFAULT false) RETURNS void
-LANGUAGE plpgsql SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_index_scan_size = 0 AS $$
+LANGUAGE plpgsql SET parallel_setup_cost = 0 SET parallel_tuple_cost = 0 SET min_parallel_index_scan_size = 0
+SET parallel_leader_participation = off AS $$
 BEGIN
   IF to_regclass('pg_temp._landdb_rule_flags') IS NOT NULL THEN
     DROP TABLE pg_temp._landdb_rule_flags;
