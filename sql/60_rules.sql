@@ -1000,8 +1000,10 @@ CREATE FUNCTION landdb._supply_pairs(as_of date, w double precision, tol double 
                                      c_lo integer, c_hi integer, cell double precision DEFAULT 200)
 RETURNS TABLE (i bigint, j bigint)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  WITH c AS MATERIALIZED (
-    SELECT s.id, s.x0, s.y0, s.x1, s.y1, cx, cy
+  WITH s AS MATERIALIZED (
+    SELECT q.id, q.x0, q.y0, q.x1, q.y1,
+           greatest(floor(q.x0 / cell)::int, c_lo) AS i0, least(floor(q.x1 / cell)::int, c_hi - 1) AS i1,
+           floor(q.y0 / cell)::int AS j0, floor(q.y1 / cell)::int AS j1
     FROM (SELECT q.id, ST_XMin(q.b) AS x0, ST_YMin(q.b) AS y0, ST_XMax(q.b) AS x1, ST_YMax(q.b) AS y1
           FROM (SELECT q.id, q.geom::box2d AS b FROM landdb.supply q
                 -- (the envelope by a sub-select: computed once, where a call of working_srid() in the
@@ -1009,9 +1011,19 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                 WHERE q.geom && (SELECT ST_MakeEnvelope(coalesce(c_lo * cell, -1e15), -1e15, coalesce(c_hi * cell, 1e15),
                                                         1e15, landdb.working_srid()))
                   AND landdb.in_force(q.contract_date, q.reclaimed_date, as_of)
-                OFFSET 0) q) s
-    CROSS JOIN generate_series(greatest(floor(s.x0 / cell)::int, c_lo), least(floor(s.x1 / cell)::int, c_hi - 1)) cx
-    CROSS JOIN generate_series(floor(s.y0 / cell)::int, floor(s.y1 / cell)::int) cy
+                OFFSET 0) q) q
+  ),
+  -- the cells (cx, cy) of the columns i0 … i1 and rows j0 … j1 a box covers: most boxes cover one
+  -- or two of each, taken by the offsets 0 and 1 (two generate_series calls per box cost more
+  -- than this join); larger boxes by generate_series
+  c AS MATERIALIZED (
+    SELECT s.id, s.x0, s.y0, s.x1, s.y1, s.i0 + ox.d AS cx, s.j0 + oy.d AS cy
+    FROM s CROSS JOIN (VALUES (0), (1)) ox(d) CROSS JOIN (VALUES (0), (1)) oy(d)
+    WHERE s.i1 - s.i0 <= 1 AND s.j1 - s.j0 <= 1 AND s.i0 + ox.d <= s.i1 AND s.j0 + oy.d <= s.j1
+    UNION ALL
+    SELECT s.id, s.x0, s.y0, s.x1, s.y1, cx, cy
+    FROM s CROSS JOIN generate_series(s.i0, s.i1) cx CROSS JOIN generate_series(s.j0, s.j1) cy
+    WHERE s.i1 - s.i0 > 1 OR s.j1 - s.j0 > 1
   )
   SELECT a.id, b.id
   FROM c a JOIN c b ON a.cx = b.cx AND a.cy = b.cy AND a.id < b.id
