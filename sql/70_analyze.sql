@@ -325,7 +325,7 @@ DECLARE
                               'withdrawal_candidate'];
   -- rules that run in one process each (not by chunks), the longest first: a full run runs them
   -- side by side, each in a worker of one parallel scan (landdb._rule_whole)
-  solo_rules text[] := ARRAY['remnant_parcel', 'supply_rate_mismatch', 'area_mismatch'];
+  solo_rules text[] := ARRAY['remnant_parcel', 'batch_overlap', 'supply_rate_mismatch', 'area_mismatch'];
   solo_done boolean := false;
   leaders bigint[];
   prev_chain bigint[];
