@@ -609,8 +609,7 @@ LANGUAGE sql STABLE AS $$
         WHERE a.batch_id = ANY ($3)),
   c AS (SELECT p.*, ST_ClusterDBSCAN(p.geom, eps := (SELECT snap FROM cfg), minpoints := 1) OVER () AS cid FROM p),
   g AS (
-    SELECT c.cid, CASE WHEN count(*) = 1 THEN ST_Multi((array_agg(c.geom))[1])
-                       ELSE ST_Multi(ST_Union(c.geom ORDER BY c.batch_id, c.piece_no)) END AS geom,
+    SELECT c.cid, landdb._pieces_union(array_agg(c.geom ORDER BY c.batch_id, c.piece_no)) AS geom,
            array_agg(DISTINCT c.batch_id ORDER BY c.batch_id) AS ids
     FROM c GROUP BY c.cid
   ),
