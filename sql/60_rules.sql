@@ -60,10 +60,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN g IS NULL OR ST_IsEmpty(g) THEN NULL ELSE ST_Multi(ST_CollectionExtract(g, 3)) END
 $$;
 
--- The union of a batch's pieces (one piece: itself). The pieces are valid and meet along the
--- edges the overlay gave them both: the zero buffer of their collection is their union, in one
--- noding (3 023 batches of the 200 000-batch county: 52 ms against 82 ms for ST_Union, the same
--- geometry by ST_Equals).
+-- The union of remainder pieces (one piece: itself): those of a batch, or of a 边角地 cluster.
+-- The pieces are valid: the zero buffer of their collection is their union, in one noding (3 023
+-- batches of the 200 000-batch county: 52 ms against 82 ms for ST_Union; its 115 408 clusters:
+-- remnant_parcel 7.5–7.9 → 4.3–4.6 s; the same geometry by ST_Equals).
 CREATE OR REPLACE FUNCTION landdb._pieces_union(gs geometry[]) RETURNS geometry
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN cardinality(gs) = 1 THEN ST_Multi(gs[1])
