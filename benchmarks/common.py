@@ -130,6 +130,15 @@ def machine() -> str:
     return f"{platform.platform()}, {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB"
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy (all cores; /proc/stat, without idle, iowait and
+    steal): the difference around a query counts the server's parallel workers, which the client's
+    own process time cannot."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def print_table(rows: list[dict], cols: list[str]) -> None:
     from landdb.output import print_rows
 
@@ -137,4 +146,4 @@ def print_table(rows: list[dict], cols: list[str]) -> None:
 
 
 __all__ = ["REPO", "VENV_BIN", "Measure", "cluster", "db", "ensure_county", "fresh_database", "machine",
-           "print_table", "query", "run_with_peak"]
+           "machine_cpu_seconds", "print_table", "query", "run_with_peak"]
