@@ -175,8 +175,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION landdb._union(geometry[]) IS '几何数组合并（单个时原样返回） | union of geometries (one returned as is)';
 
--- The union of valid polygons that is only cut away by ST_Difference (the supplies cut from a
--- batch): the zero buffer of their collection. That is one noding of all their rings, where ST_Union
+-- The union of valid polygons (the supplies cut from a batch; through landdb._pieces_union, the
+-- remainder pieces of a batch or a 边角地 cluster): the zero buffer of their collection. That is
+-- one noding of all their rings, where ST_Union
 -- merges them pairwise and nodes again at every level: on supplies that tile a batch, sharing edges,
 -- it takes half the time (20 000 batches: 1.5 s against 2.8 s), with the same area. Its edges may
 -- lie nearer to one another than ST_Union's; predicates (ST_CoveredBy …) can fail on that, overlay
