@@ -261,7 +261,13 @@ COMMENT ON FUNCTION landdb.rule_unacquired(date, bigint, bigint[], bigint[]) IS 
 
 -- 征而未供 land lying in expropriations completed more than n full years ago. Expropriations
 -- without geometry count by area (or, with no area, over the whole batch); without a date they
--- cannot start the clock.
+-- cannot start the clock. The flag lists the old expropriations that hold its land, each with
+-- the area of the batch's 征而未供 pieces in it (an expropriation that only touches them, as a
+-- neighbouring batch's does, holds none; one overlapping them by a strip narrower than the
+-- sliver width holds a sliver and is not listed); where each holds only slivers (a small piece
+-- across several), the one holding the most. "已满N年" is the span of their full years.
+-- The expropriations are looked up by the pieces' box, each one's share computed once; those with
+-- a share are the ones whose union covers or cuts the pieces.
 DROP FUNCTION IF EXISTS landdb.rule_acquired_unsupplied_over_2y(date, bigint, bigint[], bigint[]);
 CREATE FUNCTION landdb.rule_acquired_unsupplied_over_2y(as_of date, run_id bigint DEFAULT NULL,
     batch_scope bigint[] DEFAULT NULL, supply_scope bigint[] DEFAULT NULL)
@@ -272,7 +278,7 @@ LANGUAGE sql STABLE AS $$
                       landdb.setting_num('sliver_width_m') AS w, landdb.setting_num('sliver_area_m2') AS min_m2),
   -- MATERIALIZED: computed once (inlined, the intersection would be computed for every use)
   x AS MATERIALIZED (
-    SELECT b.*, pg.geom AS pgeom, a.acq, a.acq_keys, a.first_date, a.nogeom_m2,
+    SELECT b.*, pg.geom AS pgeom, a.acq, a.acqs, a.nogeom_m2,
            CASE WHEN a.acq IS NULL OR pg.geom IS NULL THEN NULL
                 WHEN ST_CoveredBy(pg.geom, a.acq) THEN pg.geom
                 ELSE landdb.drop_slivers(ST_Intersection(pg.geom, a.acq), cfg.w, cfg.min_m2) END AS og
@@ -281,29 +287,44 @@ LANGUAGE sql STABLE AS $$
     LEFT JOIN landdb._batch_piece_geom($1, $2, '征而未供', $3) pg ON pg.batch_id = b.batch_id
     CROSS JOIN LATERAL (
       SELECT landdb._union(array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL)) AS acq,
-             sum(u.m2) AS nogeom_m2,
-             jsonb_agg(jsonb_build_object('acq_key', u.acq_key, 'acquisition_date', u.d,
-                                          'full_years', landdb.full_years(u.d, cfg.d))
-                       ORDER BY u.d, u.acq_key) AS acq_keys,
-             min(u.d) AS first_date
-      FROM (SELECT 1 AS k, q.id, q.geom AS g, NULL::double precision AS m2, q.acq_key, q.acquisition_date AS d
+             sum(u.m2) FILTER (WHERE u.g IS NULL) AS nogeom_m2,
+             jsonb_agg(jsonb_build_object('k', u.k, 'acq_key', u.acq_key, 'd', u.d, 'm2', u.m2,
+                                          'sliver', u.sliver)) AS acqs
+      FROM (SELECT 1 AS k, q.id, q.geom AS g, ST_Area(i.part) AS m2,
+                   landdb.is_sliver(i.part, cfg.w, cfg.min_m2) AS sliver, q.acq_key, q.acquisition_date AS d
             FROM landdb.acquisition q
-            WHERE q.geom && ab.geom AND ST_Intersects(q.geom, ab.geom) AND q.acquisition_date IS NOT NULL
-              AND cfg.d > landdb.period_end(q.acquisition_date, cfg.n)
+            -- (OFFSET 0: the intersection computed once, not for each use)
+            CROSS JOIN LATERAL (SELECT ST_CollectionExtract(ST_Intersection(q.geom, pg.geom), 3) AS part OFFSET 0) i
+            WHERE q.geom && pg.geom AND q.acquisition_date IS NOT NULL
+              AND cfg.d > landdb.period_end(q.acquisition_date, cfg.n) AND ST_Area(i.part) > 0
             UNION ALL
             SELECT 2, q.id, CASE WHEN q.acquired_area IS NULL THEN ab.geom END,
-                   q.acquired_area::double precision * 10000, q.acq_key, q.acquisition_date
+                   coalesce(q.acquired_area::double precision * 10000, ST_Area(pg.geom)), false,
+                   q.acq_key, q.acquisition_date
             FROM landdb.acquisition q
             -- (geom::bytea: look up by batch, not through the spatial index, which finds NULLs slowly)
             WHERE q.batch_id = ab.id AND q.geom::bytea IS NULL AND q.acquisition_date IS NOT NULL
               AND cfg.d > landdb.period_end(q.acquisition_date, cfg.n)) u) a
     WHERE b.acquired_unsupplied_m2 > cfg.min_m2
   ), y AS (
-    SELECT x.*, least(coalesce(ST_Area(x.og), 0) + coalesce(x.nogeom_m2, 0), x.acquired_unsupplied_m2) AS m2 FROM x
+    SELECT x.*, least(coalesce(ST_Area(x.og), 0) + coalesce(x.nogeom_m2, 0), x.acquired_unsupplied_m2) AS m2,
+           l.acq_keys, l.first_date, l.last_date
+    FROM x, cfg
+    CROSS JOIN LATERAL (
+      SELECT jsonb_agg(jsonb_build_object('acq_key', e.acq_key, 'acquisition_date', e.d,
+                                          'full_years', landdb.full_years(e.d, cfg.d), 'area_m2', e.m2)
+                       ORDER BY e.d, e.acq_key) AS acq_keys, min(e.d) AS first_date, max(e.d) AS last_date
+      FROM jsonb_to_recordset(x.acqs) AS e(k int, acq_key text, d date, m2 double precision, sliver boolean)
+      WHERE NOT e.sliver
+         OR (NOT jsonb_path_exists(x.acqs, '$[*] ? (@.sliver == false)')
+             AND e.m2 = (SELECT max((f->>'m2')::double precision) FROM jsonb_array_elements(x.acqs) f))) l
   )
   SELECT 'acquired_unsupplied_over_2y', y.pzwh_key, '高', y.m2,
          format('征收完成已满%s年，%s亩仍未供应（国发〔2004〕28号：扣减下一年度农用地转用计划指标）',
-                landdb.full_years(y.first_date, $1), landdb._n(landdb.m2_to_mu(y.m2))),
+                CASE WHEN landdb.full_years(y.first_date, $1) = landdb.full_years(y.last_date, $1)
+                     THEN landdb.full_years(y.first_date, $1)::text
+                     ELSE landdb.full_years(y.last_date, $1) || '–' || landdb.full_years(y.first_date, $1) END,
+                landdb._n(landdb.m2_to_mu(y.m2))),
          jsonb_build_object('pzwh', y.pzwh, 'approval_date', y.approval_date, 'acquisitions', y.acq_keys,
                             'area_m2', y.m2, 'area_mu', landdb.m2_to_mu(y.m2),
                             'acquired_unsupplied_m2', y.acquired_unsupplied_m2),

@@ -83,6 +83,38 @@ def test_acquired_unsupplied_over_2y(land: Land) -> None:
     assert f[0]["details"]["acquisitions"][0]["acq_key"] == "A0"
 
 
+def test_acquired_unsupplied_over_2y_lists_the_expropriations_holding_the_land(land: Land) -> None:
+    # MIX: two old expropriations of its own (3 and 2 full years); its neighbours' older ones
+    # only touch it (NB's) or overlap it by a 0.3 m strip (NB2's): neither holds its land
+    mix = land.batch("MIX", rect(0, 0, 100, 100), date(2019, 1, 1), parcels=[(rect(0, 0, 100, 100), COLL)])
+    land.acquisition("M-west", mix, date(2021, 3, 1), geom=rect(0, 0, 50, 100))
+    land.acquisition("M-east", mix, date(2022, 6, 29), geom=rect(50, 0, 100, 100))
+    land.supply("MIX-S", rect(0, 0, 20, 100), date(2023, 1, 1))
+    nb = land.batch("NB", rect(100, 0, 200, 100), date(2010, 1, 1), parcels=[(rect(100, 0, 200, 100), COLL)])
+    land.acquisition("N-old", nb, date(2011, 1, 1), geom=rect(100, 0, 200, 100))
+    nb2 = land.batch("NB2", rect(0, 100, 100, 200), date(2010, 1, 1), parcels=[(rect(0, 100, 100, 200), COLL)])
+    land.acquisition("N-strip", nb2, date(2012, 1, 1), geom=rect(0, 99.7, 100, 200))
+    # SMALL: a 1.6 m wide remainder across two expropriations, a sliver of it in each: the larger
+    small = land.batch("SMALL", rect(300, 0, 301.6, 10), date(2019, 1, 1),
+                       parcels=[(rect(300, 0, 301.6, 10), COLL)])
+    land.acquisition("S-a", small, date(2020, 1, 1), geom=rect(300, 0, 300.7, 10))
+    land.acquisition("S-b", small, date(2021, 1, 1), geom=rect(300.7, 0, 301.6, 10))
+    run = _run(land)
+    f = {x["subject"]: x for x in land.flags(run, "acquired_unsupplied_over_2y")}
+    assert set(f) == {"MIX", "NB", "NB2", "SMALL"}
+    acqs = f["MIX"]["details"]["acquisitions"]
+    assert [a["acq_key"] for a in acqs] == ["M-west", "M-east"]
+    assert [a["full_years"] for a in acqs] == [3, 2]
+    assert [a["area_m2"] for a in acqs] == [approx(3000), approx(5000)]
+    assert f["MIX"]["area_m2"] == approx(8000)
+    assert "征收完成已满2–3年" in f["MIX"]["message"]
+    assert [a["acq_key"] for a in f["NB"]["details"]["acquisitions"]] == ["N-old"]
+    assert "征收完成已满13年" in f["NB"]["message"]
+    assert [a["acq_key"] for a in f["NB2"]["details"]["acquisitions"]] == ["N-strip"]
+    assert [a["acq_key"] for a in f["SMALL"]["details"]["acquisitions"]] == ["S-b"]
+    assert f["SMALL"]["area_m2"] == approx(16)
+
+
 def test_withdrawal_candidate(land: Land) -> None:
     land.batch("QUIET", rect(0, 0, 100, 100), date(2020, 1, 1))
     b = land.batch("BUSY", rect(200, 0, 300, 100), date(2020, 1, 1))
