@@ -207,6 +207,75 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION landdb.zone_at(geometry) IS '图形所在开发区（叠加） | development zone holding the geometry';
 
+-- For each remainder piece of a batch: the township and development zone holding a point on its
+-- surface (as landdb.township_at and landdb.zone_at give them: the first by code), and, when
+-- asked, the piece made valid (overlay output is valid; the guard keeps one odd input from
+-- failing the whole run). Empty pieces get NULLs. The townships and zones whose boxes meet the
+-- pieces' box are looked up once for all pieces of the batch, and each piece's point tested
+-- against them only (none there, as for most batches and zones: no point at all): the 137 611
+-- pieces of the 20 000-batch sample county at 1 mm take 2.6 s in one process, against 5.6 s for
+-- a call of township_at and zone_at per piece (a query each).
+DROP FUNCTION IF EXISTS landdb._piece_places(geometry[]);
+DROP FUNCTION IF EXISTS landdb._piece_places(geometry[], boolean);
+CREATE FUNCTION landdb._piece_places(gs geometry[], make_valid boolean DEFAULT true,
+    OUT townships text[], OUT zones text[], OUT geoms geometry[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+  g geometry;
+  p geometry;
+  box geometry;
+  t_names text[];
+  t_geoms geometry[];
+  z_codes text[];
+  z_geoms geometry[];
+  t text;
+  z text;
+BEGIN
+  townships := '{}';
+  zones := '{}';
+  geoms := '{}';
+  IF coalesce(cardinality(gs), 0) = 0 THEN
+    RETURN;
+  END IF;
+  box := ST_Envelope(ST_Collect(gs));
+  SELECT array_agg(a.admin_name ORDER BY a.admin_code), array_agg(a.geom ORDER BY a.admin_code)
+    INTO t_names, t_geoms
+  FROM landdb.admin_area a WHERE a.level = '乡镇' AND a.geom && box;
+  SELECT array_agg(x.zone_code ORDER BY x.zone_code), array_agg(x.geom ORDER BY x.zone_code)
+    INTO z_codes, z_geoms
+  FROM landdb.dev_zone x WHERE x.geom && box;
+  FOREACH g IN ARRAY gs LOOP
+    t := NULL;
+    z := NULL;
+    IF g IS NULL OR ST_IsEmpty(g) THEN
+      g := NULL;
+    ELSE
+      IF t_names IS NOT NULL OR z_codes IS NOT NULL THEN
+        p := ST_PointOnSurface(g);
+        FOR i IN 1 .. coalesce(cardinality(t_names), 0) LOOP
+          IF t_geoms[i] && p AND ST_Intersects(t_geoms[i], p) THEN
+            t := t_names[i];
+            EXIT;
+          END IF;
+        END LOOP;
+        FOR i IN 1 .. coalesce(cardinality(z_codes), 0) LOOP
+          IF z_geoms[i] && p AND ST_Intersects(z_geoms[i], p) THEN
+            z := z_codes[i];
+            EXIT;
+          END IF;
+        END LOOP;
+      END IF;
+      IF make_valid AND NOT ST_IsValid(g) THEN
+        g := ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3));
+      END IF;
+    END IF;
+    townships := townships || t;
+    zones := zones || z;
+    geoms := geoms || g;
+  END LOOP;
+END $$;
+COMMENT ON FUNCTION landdb._piece_places(geometry[], boolean) IS '图斑所在乡镇、开发区及有效图形（内部） | township, zone and valid geometry of each piece (internal)';
+
 -- ---------------------------------------------------------------- one batch
 -- The polygons of g as an array (plain expressions only: this runs once per batch).
 CREATE OR REPLACE FUNCTION landdb._polygons(g geometry) RETURNS geometry[]
@@ -695,11 +764,12 @@ DECLARE
 BEGIN
   RETURN QUERY
   SELECT o.batch_id, o.pzwh, o.pzwh_key, o.approval_date, landdb.full_years(o.approval_date, d),
-         pc.n::integer, pc.st, coalesce(landdb.township_at(pc.g), o.township), landdb.zone_at(pc.g),
+         pc.n::integer, pc.st, coalesce(pc.twp, o.township), pc.zone,
          ST_Area(pc.g), landdb.m2_to_mu(ST_Area(pc.g)), landdb.m2_to_ha(ST_Area(pc.g)), pc.g
   FROM landdb._overlay(d, NULL, landdb.setting_num('snap_tolerance_m'), landdb.setting_num('sliver_width_m'),
                        landdb.setting_num('sliver_area_m2')) o
-  CROSS JOIN LATERAL unnest(o.piece_status, o.piece_geom) WITH ORDINALITY AS pc(st, g, n)
+  CROSS JOIN LATERAL landdb._piece_places(o.piece_geom, false) pp
+  CROSS JOIN LATERAL unnest(o.piece_status, o.piece_geom, pp.townships, pp.zones) WITH ORDINALITY AS pc(st, g, twp, zone, n)
   ORDER BY o.batch_id, pc.n;
 END $$;
 COMMENT ON FUNCTION landdb.unsupplied(date) IS '批而未供图斑（基准日，现算） | unsupplied remainder pieces as of a date (computed now)';

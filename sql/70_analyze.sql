@@ -108,32 +108,6 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb._affected(bigint, txid_snapshot, bigint, double precision) IS '上次分析后受修改影响的批次和供地（内部） | batches and supplies changes since a run can affect (internal)';
 
--- For each remainder piece of a batch: the township and development zone holding it, and the piece
--- made valid (overlay output is valid; the guard keeps one odd input from failing the whole run).
--- Empty pieces, which are not stored, get NULLs.
-CREATE OR REPLACE FUNCTION landdb._piece_places(gs geometry[],
-    OUT townships text[], OUT zones text[], OUT geoms geometry[])
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-DECLARE
-  g geometry;
-BEGIN
-  townships := '{}';
-  zones := '{}';
-  geoms := '{}';
-  FOREACH g IN ARRAY coalesce(gs, '{}') LOOP
-    IF ST_IsEmpty(g) THEN
-      townships := townships || NULL::text;
-      zones := zones || NULL::text;
-      geoms := geoms || NULL::geometry;
-    ELSE
-      townships := townships || landdb.township_at(g);
-      zones := zones || landdb.zone_at(g);
-      geoms := geoms || CASE WHEN ST_IsValid(g) THEN g ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) END;
-    END IF;
-  END LOOP;
-END $$;
-COMMENT ON FUNCTION landdb._piece_places(geometry[]) IS '图斑所在乡镇、开发区及有效图形（内部） | township, zone and valid geometry of each piece (internal)';
-
 -- The flags of a batch rule for one chunk of batches: ids from `first` up to the next of `leaders`
 -- (the first ids of the chunks). analyze computes the rules whose subjects are independent of one
 -- another chunk by chunk, in the workers of a parallel scan. The batches are the run's, or with

@@ -351,6 +351,8 @@ def test_township_and_zone_by_overlay(land: Land) -> None:
     assert land.batch_row(run, "B8")["zone_code"] == "Z1"
     pieces = land.pieces(run, "B9")
     assert sorted((p["township"], p["zone_code"]) for p in pieces) == [("东乡", None), ("西乡", "Z1")]
+    live = land.sql("SELECT township, zone_code FROM landdb.unsupplied(%s) WHERE pzwh_key = 'B9'", (AS_OF,))
+    assert sorted((p["township"], p["zone_code"]) for p in live) == [("东乡", None), ("西乡", "Z1")]
 
 
 def test_records_without_geometry(land: Land) -> None:
