@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
+from shapely.geometry import Polygon
 
-from .test_overlay import Land, approx, open_land, rect, shape
+from .test_overlay import X0, Y0, Land, approx, open_land, rect, shape
 
 
 @pytest.fixture
@@ -260,16 +261,29 @@ def test_supply_outside_approval_near_the_sliver_width(land: Land) -> None:
 
 
 def test_supply_overlap_strips_near_the_sliver_width(land: Land) -> None:
-    """Overlaps that pass the bounding-box filter but are slivers (0.6 m wide) are left out by the
-    overlay; a 1.2 m wide one is flagged."""
+    """An overlap narrower than 0.8 × the sliver width (0.6 m) is left out by the bounding boxes; one
+    that passes them (0.85 m) is a sliver all the same, left out by the overlay; a 1.2 m wide one
+    is flagged. At 45° the boxes of a 0.6 m and a 1.2 m strip both pass: the overlay tells."""
     land.supply("SA", rect(0, 0, 50, 50), date(2021, 1, 1))
-    land.supply("SB", rect(49.4, 0, 100, 50), date(2021, 1, 1))       # 0.6 m × 50 m: a sliver
+    land.supply("SB", rect(49.4, 0, 100, 50), date(2021, 1, 1))       # 0.6 m × 50 m
+    land.supply("SE", rect(0, 200, 50, 250), date(2021, 1, 1))
+    land.supply("SF", rect(49.15, 200, 100, 250), date(2021, 1, 1))   # 0.85 m × 50 m: a sliver
     land.supply("SC", rect(0, 100, 50, 150), date(2021, 1, 1))
     land.supply("SD", rect(48.8, 100, 100, 150), date(2021, 1, 1))     # 1.2 m × 50 m
+    def square45(cx: float, cy: float) -> Polygon:   # a square of 40√2 m sides, at 45°
+        return Polygon([(X0 + cx + dx, Y0 + cy + dy) for dx, dy in ((0, -40), (40, 0), (0, 40), (-40, 0))])
+
+    # neighbours across an edge at 45°, overlapping by a strip 1.2 m / 0.6 m wide: their boxes
+    # overlap by some 40 m both ways
+    for a, b, y, width in (("SG", "SH", 300, 1.2), ("SI", "SJ", 500, 0.6)):
+        d = width / 2 ** 0.5
+        land.supply(a, square45(300, y), date(2021, 1, 1))
+        land.supply(b, square45(340 - d, y - 40 + d), date(2021, 1, 1))
     run = _run(land)
-    f = land.flags(run, "supply_overlap")
-    assert [x["subject"] for x in f] == ["SC | SD"]
-    assert f[0]["area_m2"] == approx(60)
+    f = {x["subject"]: x for x in land.flags(run, "supply_overlap")}
+    assert set(f) == {"SC | SD", "SG | SH"}
+    assert f["SC | SD"]["area_m2"] == approx(60)
+    assert f["SG | SH"]["area_m2"] == approx(1.2 * 40 * 2 ** 0.5)
 
 
 def test_supply_overlap(land: Land) -> None:
