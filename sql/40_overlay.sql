@@ -207,6 +207,18 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION landdb.zone_at(geometry) IS '图形所在开发区（叠加） | development zone holding the geometry';
 
+-- The first of names whose area (geoms, in the same order) holds the point p; NULL for none.
+CREATE OR REPLACE FUNCTION landdb._first_holding(p geometry, names text[], geoms geometry[]) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  FOR i IN 1 .. coalesce(cardinality(names), 0) LOOP
+    IF geoms[i] && p AND ST_Intersects(geoms[i], p) THEN
+      RETURN names[i];
+    END IF;
+  END LOOP;
+  RETURN NULL;
+END $$;
+
 -- For each remainder piece of a batch: the township and development zone holding a point on its
 -- surface (as landdb.township_at and landdb.zone_at give them: the first by code), and, when
 -- asked, the piece made valid (overlay output is valid; the guard keeps one odd input from
@@ -252,18 +264,8 @@ BEGIN
     ELSE
       IF t_names IS NOT NULL OR z_codes IS NOT NULL THEN
         p := ST_PointOnSurface(g);
-        FOR i IN 1 .. coalesce(cardinality(t_names), 0) LOOP
-          IF t_geoms[i] && p AND ST_Intersects(t_geoms[i], p) THEN
-            t := t_names[i];
-            EXIT;
-          END IF;
-        END LOOP;
-        FOR i IN 1 .. coalesce(cardinality(z_codes), 0) LOOP
-          IF z_geoms[i] && p AND ST_Intersects(z_geoms[i], p) THEN
-            z := z_codes[i];
-            EXIT;
-          END IF;
-        END LOOP;
+        t := landdb._first_holding(p, t_names, t_geoms);
+        z := landdb._first_holding(p, z_codes, z_geoms);
       END IF;
       IF make_valid AND NOT ST_IsValid(g) THEN
         g := ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3));
