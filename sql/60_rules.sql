@@ -266,10 +266,11 @@ COMMENT ON FUNCTION landdb.rule_unacquired(date, bigint, bigint[], bigint[]) IS 
 -- 征而未供 land lying in expropriations completed more than n full years ago. Expropriations
 -- without geometry count by area (or, with no area, over the whole batch); without a date they
 -- cannot start the clock. The flag lists the old expropriations that hold its land, each with
--- the area of the batch's 征而未供 pieces in it (an expropriation that only touches them, as a
--- neighbouring batch's does, holds none; one overlapping them by a strip narrower than the
--- sliver width holds a sliver and is not listed); where each holds only slivers (a small piece
--- across several), the one holding the most. "已满N年" is the span of their full years.
+-- the area of the batch's 征而未供 pieces in it (one without geometry: its recorded area, or the
+-- pieces' when it has none). An expropriation that only touches them, as a neighbouring batch's
+-- does, holds none; one overlapping them by a strip narrower than the sliver width holds a
+-- sliver and is not listed; where each holds only slivers (a small piece across several), the
+-- one holding the most is. "已满N年" is the span of their full years.
 -- The expropriations are looked up by the pieces' box, each one's share computed once; those with
 -- a share are the ones whose union covers or cuts the pieces.
 DROP FUNCTION IF EXISTS landdb.rule_acquired_unsupplied_over_2y(date, bigint, bigint[], bigint[]);
