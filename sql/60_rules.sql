@@ -70,22 +70,31 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT ST_Multi(landdb._cut_union(gs))
 $$;
 
+-- The least width, each way, of the box common to two polygons that overlap by a piece
+-- surviving the sliver filter (landdb.drop_slivers with this width). Such a piece lies in both
+-- bounding boxes, and it holds a disc about the sliver width across: larger than the area bound of
+-- landdb.is_sliver, it has a point farther than half the width from its boundary; a point on its
+-- surface farther than 0.55 × the width is one; its inward buffer by half the width not being
+-- empty, a point of that buffer is at least 0.92 × half the width from its boundary (GEOS draws
+-- the buffer's arcs as chords at quad_segs=2, cos 22.5° = 0.924, and simplifies the input by 1 % of
+-- the distance). So the common box is at least 0.92 × the width across both ways: 0.8 × here, with
+-- room for rounding. (landdb._may_overlap on geometries, landdb._supply_pairs on boxes.)
+CREATE OR REPLACE FUNCTION landdb._overlap_span(width double precision) RETURNS double precision
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT 0.8 * width
+$$;
+
 -- Can a and b overlap by a piece that survives the sliver filter (landdb.drop_slivers: width,
--- min_area) and by min_m2 in all? Such a piece lies in both bounding boxes, and it holds a disc
--- about the sliver width across: larger than the area bound of landdb.is_sliver, it has a point
--- farther than half the width from its boundary; a point on its surface farther than 0.55 × the
--- width is one; its inward buffer by half the width not being empty, a point of that buffer is at
--- least 0.92 × half the width from its boundary (GEOS draws the buffer's arcs as chords at
--- quad_segs=2, cos 22.5° = 0.924, and simplifies the input by 1 % of the distance). So the common
--- box is at least 0.92 × the width across both ways (0.8 × here, with room for rounding), and at
--- least min_m2 large. An exact filter before the overlay that reads bounding boxes only:
--- neighbours sharing an edge, or overlapping by a strip narrower than that, fail it (of the
--- supplies of the 20 000-batch sample county, 19 366 pairs pass at half the width, 257 at 0.8 ×).
+-- min_area) and by min_m2 in all? Their common box is then at least landdb._overlap_span(width)
+-- across both ways, and at least min_m2 large. An exact filter before the overlay that reads
+-- bounding boxes only: neighbours sharing an edge, or overlapping by a strip narrower than that,
+-- fail it (of the supplies of the 20 000-batch sample county, 19 366 pairs pass at half the width,
+-- 257 at 0.8 ×).
 CREATE OR REPLACE FUNCTION landdb._may_overlap(a geometry, b geometry, width double precision, min_m2 double precision)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT least(ST_XMax(a), ST_XMax(b)) - greatest(ST_XMin(a), ST_XMin(b)) >= 0.8 * width
-     AND least(ST_YMax(a), ST_YMax(b)) - greatest(ST_YMin(a), ST_YMin(b)) >= 0.8 * width
+  SELECT least(ST_XMax(a), ST_XMax(b)) - greatest(ST_XMin(a), ST_XMin(b)) >= landdb._overlap_span(width)
+     AND least(ST_YMax(a), ST_YMax(b)) - greatest(ST_YMin(a), ST_YMin(b)) >= landdb._overlap_span(width)
      AND (least(ST_XMax(a), ST_XMax(b)) - greatest(ST_XMin(a), ST_XMin(b)))
          * (least(ST_YMax(a), ST_YMax(b)) - greatest(ST_YMin(a), ST_YMin(b))) >= 0.999 * min_m2
 $$;
@@ -1013,9 +1022,9 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb.rule_supply_outside_approval(date, bigint, bigint[], bigint[]) IS '规则：新增建设用地供地超出批准范围 | rule supply_outside_approval';
 
--- The pairs of supplies in force whose bounding boxes overlap by at least 0.8 × the sliver width
--- each way and by the tolerance in area (as landdb._may_overlap: neighbours that only share an
--- edge are left out), found by a hash join on the grid cells (`cell` m) their boxes cover rather than
+-- The pairs of supplies in force whose bounding boxes overlap by at least landdb._overlap_span of
+-- the sliver width each way and by the tolerance in area (as landdb._may_overlap: neighbours that
+-- only share an edge are left out), found by a hash join on the grid cells (`cell` m) their boxes cover rather than
 -- by a spatial-index look-up per supply, which costs more than the join (at 1.3 M supplies, 22 µs
 -- a look-up). A pair is kept in the cell of the lower left corner of its boxes' overlap, so once.
 -- Only the cells of the columns c_lo … c_hi - 1 (NULL: open), so that analyze can run the grid
@@ -1052,8 +1061,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   )
   SELECT a.id, b.id
   FROM c a JOIN c b ON a.cx = b.cx AND a.cy = b.cy AND a.id < b.id
-  WHERE least(a.x1, b.x1) - greatest(a.x0, b.x0) >= 0.8 * w
-    AND least(a.y1, b.y1) - greatest(a.y0, b.y0) >= 0.8 * w
+  WHERE least(a.x1, b.x1) - greatest(a.x0, b.x0) >= landdb._overlap_span(w)
+    AND least(a.y1, b.y1) - greatest(a.y0, b.y0) >= landdb._overlap_span(w)
     AND (least(a.x1, b.x1) - greatest(a.x0, b.x0)) * (least(a.y1, b.y1) - greatest(a.y0, b.y0)) >= 0.999 * tol
     AND floor(greatest(a.x0, b.x0) / cell) = a.cx AND floor(greatest(a.y0, b.y0) / cell) = a.cy
 $$;
