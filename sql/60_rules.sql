@@ -302,8 +302,7 @@ LANGUAGE sql STABLE AS $$
     CROSS JOIN LATERAL (
       SELECT landdb._union(array_agg(u.g ORDER BY u.k, u.id) FILTER (WHERE u.g IS NOT NULL)) AS acq,
              sum(u.m2) FILTER (WHERE u.g IS NULL) AS nogeom_m2,
-             jsonb_agg(jsonb_build_object('k', u.k, 'acq_key', u.acq_key, 'd', u.d, 'm2', u.m2,
-                                          'sliver', u.sliver)) AS acqs
+             jsonb_agg(jsonb_build_object('acq_key', u.acq_key, 'd', u.d, 'm2', u.m2, 'sliver', u.sliver)) AS acqs
       FROM (SELECT 1 AS k, q.id, q.geom AS g, ST_Area(i.part) AS m2,
                    landdb.is_sliver(i.part, cfg.w, cfg.min_m2) AS sliver, q.acq_key, q.acquisition_date AS d
             FROM landdb.acquisition q
@@ -322,22 +321,22 @@ LANGUAGE sql STABLE AS $$
     WHERE b.acquired_unsupplied_m2 > cfg.min_m2
   ), y AS (
     SELECT x.*, least(coalesce(ST_Area(x.og), 0) + coalesce(x.nogeom_m2, 0), x.acquired_unsupplied_m2) AS m2,
-           l.acq_keys, l.first_date, l.last_date
+           l.acq_keys, l.least_years, l.most_years
     FROM x, cfg
     CROSS JOIN LATERAL (
       SELECT jsonb_agg(jsonb_build_object('acq_key', e.acq_key, 'acquisition_date', e.d,
                                           'full_years', landdb.full_years(e.d, cfg.d), 'area_m2', e.m2)
-                       ORDER BY e.d, e.acq_key) AS acq_keys, min(e.d) AS first_date, max(e.d) AS last_date
-      FROM jsonb_to_recordset(x.acqs) AS e(k int, acq_key text, d date, m2 double precision, sliver boolean)
+                       ORDER BY e.d, e.acq_key) AS acq_keys,
+             min(landdb.full_years(e.d, cfg.d)) AS least_years, max(landdb.full_years(e.d, cfg.d)) AS most_years
+      FROM jsonb_to_recordset(x.acqs) AS e(acq_key text, d date, m2 double precision, sliver boolean)
       WHERE NOT e.sliver
          OR (NOT jsonb_path_exists(x.acqs, '$[*] ? (@.sliver == false)')
              AND e.m2 = (SELECT max((f->>'m2')::double precision) FROM jsonb_array_elements(x.acqs) f))) l
   )
   SELECT 'acquired_unsupplied_over_2y', y.pzwh_key, '高', y.m2,
          format('征收完成已满%s年，%s亩仍未供应（国发〔2004〕28号：扣减下一年度农用地转用计划指标）',
-                CASE WHEN landdb.full_years(y.first_date, $1) = landdb.full_years(y.last_date, $1)
-                     THEN landdb.full_years(y.first_date, $1)::text
-                     ELSE landdb.full_years(y.last_date, $1) || '–' || landdb.full_years(y.first_date, $1) END,
+                CASE WHEN y.least_years = y.most_years THEN y.least_years::text
+                     ELSE y.least_years || '–' || y.most_years END,
                 landdb._n(landdb.m2_to_mu(y.m2))),
          jsonb_build_object('pzwh', y.pzwh, 'approval_date', y.approval_date, 'acquisitions', y.acq_keys,
                             'area_m2', y.m2, 'area_mu', landdb.m2_to_mu(y.m2),
