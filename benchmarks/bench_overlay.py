@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict:
                 ["contender", "seconds", "cpu_seconds", "peak_mib", "features", "ratio_vs_landdb", "area_diff"])
     q = next((r for r in results if r["contender"].startswith("QGIS")), None)
     if q:
-        one = results[1]
+        one = next(r for r in results if r["contender"] == "landdb.unsupplied, one process")
         print(f"landdb / native:difference = {base['seconds'] / q['seconds']:.2f} (target <= 0.25); "
               f"one core each: {one['seconds'] / q['cpu_seconds']:.2f} "
               f"(landdb in one process {one['seconds']:.1f} s, native:difference {q['cpu_seconds']:.1f} s of CPU)")
