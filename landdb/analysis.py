@@ -5,7 +5,8 @@ this module only calls them, so the CLI, the plugin and a ``psql`` session get t
 
 * :func:`analyze` runs ``landdb.analyze(as_of, full)`` and stores a run (incremental unless
   ``full``); :func:`get_or_run` returns the stored run of a date, running one if there is none.
-* :func:`flags`, :func:`stats` and :func:`reconcile` read a stored run.
+* :func:`flags`, :func:`stats` and :func:`reconcile` read a stored run (of a date, or by id);
+  :func:`runs`, :func:`keep_run`, :func:`delete_runs` and :func:`prune_runs` manage the stored runs.
 * :func:`five_year`, :func:`digestion`, :func:`task_progress`, :func:`disposal_rate` and
   :func:`years_of_supply` are the metrics of domain.md ("Figures").
 
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
@@ -116,19 +118,92 @@ def get_or_run(conn: Connection, as_of: date, commit: bool = True) -> dict:
     return run_info(conn, run_id)
 
 
+def _the_run(conn: Connection, as_of: date | None, run_id: int | None, commit: bool) -> dict:
+    """The stored run ``run_id`` when given (an earlier run reopened), else that of ``as_of``."""
+    if run_id is None:
+        return get_or_run(conn, as_of, commit=commit)
+    info = run_info(conn, run_id)
+    if as_of is not None and info["as_of"] != as_of:
+        raise AnalysisError(f"分析运行 {run_id} 的基准日是 {info['as_of']}，不是 {as_of} "
+                            "[the run is of another date]")
+    return info
+
+
+def runs(conn: Connection, as_of: date | None = None) -> list[dict]:
+    """The stored runs (of one as-of date, or all), oldest first: landdb.v_analysis_run."""
+    return _rows(conn, "SELECT * FROM landdb.v_analysis_run WHERE %(d)s::date IS NULL OR as_of = %(d)s ORDER BY id",
+                 {"d": as_of})
+
+
+def _change_runs(conn: Connection, fn, commit: bool):
+    """Run fn(cursor) in the caller's transaction, within a savepoint: a refusal (a kept run, an
+    unknown id) changes nothing and leaves the transaction usable, the database's refusal becoming
+    an AnalysisError with its message. Commits unless ``commit`` is false."""
+    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute("SAVEPOINT landdb_runs")
+        try:
+            out = fn(cur)
+        except psycopg2.Error as e:  # a kept run, or no permission
+            cur.execute("ROLLBACK TO SAVEPOINT landdb_runs")
+            raise AnalysisError(e.diag.message_primary or str(e)) from None
+        except AnalysisError:
+            cur.execute("ROLLBACK TO SAVEPOINT landdb_runs")
+            raise
+        cur.execute("RELEASE SAVEPOINT landdb_runs")
+    if commit:
+        conn.commit()
+    return out
+
+
+def keep_run(conn: Connection, run_id: int, kept: bool = True, note: str | None = None,
+             commit: bool = True) -> dict:
+    """Mark a run kept (留存: never pruned nor deleted), with a note saying why, or unmark it."""
+    def fn(cur):
+        cur.execute("UPDATE landdb.analysis_run SET kept = %s, note = coalesce(%s, note) WHERE id = %s RETURNING id",
+                    (kept, note, run_id))
+        if cur.fetchone() is None:
+            raise AnalysisError(f"没有分析运行 {run_id} [no such run]")
+        cur.execute("SELECT * FROM landdb.v_analysis_run WHERE id = %s", (run_id,))
+        return dict(cur.fetchone())
+    return _change_runs(conn, fn, commit)
+
+
+def delete_runs(conn: Connection, run_ids: Sequence[int], commit: bool = True) -> list[int]:
+    """Delete stored runs with their results (what other runs of their lineage share stays with
+    those); a kept run is refused, and so is an unknown id. Returns the ids deleted."""
+    def fn(cur):
+        cur.execute("SELECT array_agg(x ORDER BY x) AS missing FROM unnest(%s::bigint[]) x "
+                    "WHERE NOT EXISTS (SELECT FROM landdb.analysis_run r WHERE r.id = x)", (list(run_ids),))
+        missing = cur.fetchone()["missing"]
+        if missing:
+            raise AnalysisError(f"没有分析运行 {', '.join(map(str, missing))} [no such run]")
+        cur.execute("DELETE FROM landdb.analysis_run WHERE id = ANY (%s::bigint[]) RETURNING id", (list(run_ids),))
+        return sorted(r["id"] for r in cur.fetchall())
+    return _change_runs(conn, fn, commit)
+
+
+def prune_runs(conn: Connection, dry_run: bool = False, commit: bool = True) -> list[dict]:
+    """Delete the runs neither kept nor the latest of their as-of date (landdb.prune_runs);
+    with ``dry_run`` only list them. Returns them."""
+    def fn(cur):
+        cur.execute("SELECT * FROM landdb.prune_runs(%s)", (dry_run,))
+        return [dict(r) for r in cur.fetchall()]
+    return _change_runs(conn, fn, commit)
+
+
 # ---------------------------------------------------------------------------------- rules and flags
 def rules(conn: Connection) -> list[dict]:
     """The rule catalogue: id, severity, Chinese and English names, subject kind."""
     return _rows(conn, "SELECT rule, severity, label, label_en, subject_kind FROM landdb.rule_catalog() ORDER BY sort")
 
 
-def flags(conn: Connection, as_of: date, rule: str | None = None, township: str | None = None,
-          severity: str | None = None, commit: bool = True) -> list[dict]:
-    """Flags of the stored run of a date (running one if none), with their handling status and
-    the geometry as GeoJSON (``geometry``)."""
+def flags(conn: Connection, as_of: date | None, rule: str | None = None, township: str | None = None,
+          severity: str | None = None, commit: bool = True, run_id: int | None = None) -> list[dict]:
+    """Flags of the stored run of a date (running one if none), or of the stored run ``run_id``,
+    with their handling status and the geometry as GeoJSON (``geometry``)."""
     if rule is not None and rule not in {r["rule"] for r in rules(conn)}:
         raise AnalysisError(f"未知规则 {rule} [unknown rule]")
-    run = get_or_run(conn, as_of, commit=commit)
+    run = _the_run(conn, as_of, run_id, commit)
     rows = _rows(conn, """
         SELECT f.rule, c.label AS rule_label, f.subject, f.severity, f.area_m2, landdb.m2_to_mu(f.area_m2) AS area_mu,
                f.message, f.details, f.township, coalesce(s.status, '待核实') AS handling,
@@ -162,24 +237,26 @@ def _cohorts_json(cohorts: Iterable[Any] | None) -> str | None:
     return json.dumps(out, ensure_ascii=False)
 
 
-def stats(conn: Connection, as_of: date, by: str = "batch", cohorts: Iterable[Any] | None = None,
-          commit: bool = True) -> list[dict]:
-    """供地率 and 批而未供 figures of the stored run of a date, grouped ``by`` batch, township, zone,
-    year (of approval), cohort (approval-date ranges; default: the task targets' cohorts) or total.
+def stats(conn: Connection, as_of: date | None, by: str = "batch", cohorts: Iterable[Any] | None = None,
+          commit: bool = True, run_id: int | None = None) -> list[dict]:
+    """供地率 and 批而未供 figures of the stored run of a date (or of the run ``run_id``), grouped
+    ``by`` batch, township, zone, year (of approval), cohort (approval-date ranges; default: the
+    task targets' cohorts) or total.
     Both rates are given: ``supply_rate`` (spatial) and ``recorded_supply_rate`` (recorded links)."""
     if by not in GROUPINGS:
         raise AnalysisError(f"未知的统计口径 {by}（可选 {', '.join(GROUPINGS)}） [unknown grouping]")
-    run = get_or_run(conn, as_of, commit=commit)
+    run = _the_run(conn, as_of, run_id, commit)
     rows = _rows(conn, "SELECT * FROM landdb.supply_stats(%s, %s, %s, %s::jsonb)",
-                 (as_of, by, run["run_id"], _cohorts_json(cohorts)))
+                 (run["as_of"], by, run["run_id"], _cohorts_json(cohorts)))
     return rows
 
 
-def reconcile(conn: Connection, as_of: date, commit: bool = True) -> list[dict]:
+def reconcile(conn: Connection, as_of: date | None, commit: bool = True, run_id: int | None = None) -> list[dict]:
     """Batches whose spatial and recorded supplied areas differ (beyond supply_rate_mismatch_share),
-    each with the supplies responsible (area in the batch against the recorded link)."""
-    run = get_or_run(conn, as_of, commit=commit)
-    rows = _rows(conn, "SELECT * FROM landdb.reconcile(%s, %s)", (as_of, run["run_id"]))
+    each with the supplies responsible (area in the batch against the recorded link); of the
+    stored run of a date, or of the run ``run_id``."""
+    run = _the_run(conn, as_of, run_id, commit)
+    rows = _rows(conn, "SELECT * FROM landdb.reconcile(%s, %s)", (run["as_of"], run["run_id"]))
     out: dict[int, dict] = {}
     for r in rows:
         b = out.setdefault(r["batch_id"], {

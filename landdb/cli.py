@@ -96,12 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--full", action="store_true", help="全部重算，不用增量 (recompute everything)")
     _fmt(an, ("table", "json"))
     fl = sub.add_parser("flags", parents=[common], help="问题线索清单 (flags raised by the rules)")
-    fl.add_argument("--as-of", type=_date, default=None, help="基准日，默认今天；无结果时先分析")
+    _run_or_date(fl)
     fl.add_argument("--rule", default=None, help="规则编号，如 idle_not_started (rule id)")
     fl.add_argument("--township", default=None, help="乡镇名称 (township)")
     _fmt(fl, ("table", "csv", "json", "geojson"))
     st = sub.add_parser("stats", parents=[common], help="供地率、批而未供等统计 (figures)")
-    st.add_argument("--as-of", type=_date, default=None, help="基准日，默认今天；无结果时先分析")
+    _run_or_date(st)
     st.add_argument("--by", choices=["batch", "township", "zone", "cohort", "year", "total"], default="township",
                     help="分组 (group by), default township")
     st.add_argument("--from", dest="date_from", type=_date, default=None,
@@ -110,8 +110,30 @@ def build_parser() -> argparse.ArgumentParser:
     _fmt(st)
     rc = sub.add_parser("reconcile", parents=[common],
                         help="空间与登记供地面积不一致的批次及其供地 (spatial vs recorded)")
-    rc.add_argument("--as-of", type=_date, default=None, help="基准日，默认今天")
+    _run_or_date(rc)
     _fmt(rc)
+
+    ru = sub.add_parser("runs", parents=[common],
+                        help="已保存的分析运行：列出、留存、删除、清理 (stored analysis runs)",
+                        description="不带 ACTION 时列出全部运行 (without ACTION: list the runs)")
+    ru_sub = ru.add_subparsers(dest="runs_command", metavar="ACTION")
+    rl = ru_sub.add_parser("list", parents=[common], help="列出运行 (list the runs)")
+    rl.add_argument("--as-of", type=_date, default=None, help="只列此基准日的运行 (runs of this date only)")
+    _fmt(rl)
+    rk = ru_sub.add_parser("keep", parents=[common],
+                           help="标记留存：不被清理、不可删除，如已据以发布通报 (keep: never pruned nor deleted)")
+    rk.add_argument("run_id", type=int, metavar="RUN", help="运行编号 (run id)")
+    rk.add_argument("--note", default=None, help="备注，如通报名称 (note, e.g. the bulletin)")
+    ru_ = ru_sub.add_parser("unkeep", parents=[common], help="取消留存 (unmark a kept run)")
+    ru_.add_argument("run_id", type=int, metavar="RUN", help="运行编号 (run id)")
+    rd = ru_sub.add_parser("delete", parents=[common],
+                           help="删除运行及其结果（留存的不能删） (delete runs; kept ones are refused)")
+    rd.add_argument("run_ids", type=int, nargs="+", metavar="RUN", help="运行编号 (run ids)")
+    rp = ru_sub.add_parser("prune", parents=[common],
+                           help="清理：删除既非留存、也非该基准日最新的运行 "
+                                "(delete the runs neither kept nor the latest of their date)")
+    rp.add_argument("--dry-run", action="store_true", help="只列出，不删除 (list only)")
+    _fmt(rp)
 
     sa = sub.add_parser("sample", parents=[common],
                         help="生成虚构样例县数据 (write the fictitious sample county)")
@@ -123,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", parents=[common],
                    help="演示：启动嵌入式数据库、建库、导入样例县 (the demo on the embedded database)")
     return parser
+
+
+def _run_or_date(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--as-of", type=_date, default=None, help="基准日，默认今天；无结果时先分析")
+    g.add_argument("--run", dest="run_id", type=int, default=None, metavar="RUN",
+                   help="读取已保存的某次分析运行（见 landdb runs） (a stored run, by id)")
 
 
 def _date(text: str):
@@ -313,8 +342,11 @@ def print_import_report(res) -> None:
 
 
 def _as_of(args: argparse.Namespace):
+    """--as-of, default today; None when a stored run is asked for by --run."""
     import datetime as dt
 
+    if getattr(args, "run_id", None) is not None:
+        return args.as_of
     return args.as_of or dt.date.today()
 
 
@@ -384,7 +416,8 @@ def cmd_flags(args: argparse.Namespace) -> int:
     from . import analysis
     from .output import print_rows, to_json
 
-    rows = _with_conn(args, lambda c: analysis.flags(c, _as_of(args), rule=args.rule, township=args.township))
+    rows = _with_conn(args, lambda c: analysis.flags(c, _as_of(args), rule=args.rule, township=args.township,
+                                                     run_id=args.run_id))
     if args.format == "geojson":
         feats = [{"type": "Feature", "geometry": r.get("geometry"),
                   "properties": {k: v for k, v in r.items() if k != "geometry"}} for r in rows]
@@ -404,7 +437,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     kw = {}
     if args.by == "cohort":
         kw["cohorts"] = [(args.date_from, args.date_to)] if args.date_from or args.date_to else None
-    rows = _with_conn(args, lambda c: analysis.stats(c, _as_of(args), by=args.by, **kw))
+    rows = _with_conn(args, lambda c: analysis.stats(c, _as_of(args), by=args.by, run_id=args.run_id, **kw))
     print_rows(rows, args.format)
     return 0
 
@@ -413,16 +446,71 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from . import analysis
     from .output import print_rows
 
-    rows = _with_conn(args, lambda c: analysis.reconcile(c, _as_of(args)))
+    rows = _with_conn(args, lambda c: analysis.reconcile(c, _as_of(args), run_id=args.run_id))
     print_rows(rows, args.format)
     return 0
 
 
+RUN_COLUMNS = ["id", "as_of", "mode", "finished_at", "seconds", "batches", "flags", "unsupplied_m2", "supply_rate",
+               "latest_of_date", "shown", "kept", "note"]
+
+
+def _run_cells(r: dict) -> dict:
+    """A run as people read it in a table: minutes, 是/否."""
+    out = {}
+    for k, v in r.items():
+        if isinstance(v, bool):
+            v = "是" if v else "否"
+        elif k.endswith("_at") and v is not None:
+            v = v.strftime("%Y-%m-%d %H:%M")
+        out[k] = v
+    return out
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from . import analysis
+    from .output import print_rows
+
+    action = args.runs_command or "list"
+    fmt = getattr(args, "format", "table")
+    if action == "list":
+        rows = _with_conn(args, lambda c: analysis.runs(c, getattr(args, "as_of", None)))
+        if fmt == "table" and not rows:
+            print("尚无分析运行 (no runs stored)")
+        elif fmt == "table":
+            print_rows([_run_cells(r) for r in rows], fmt, columns=RUN_COLUMNS)
+        else:
+            print_rows(rows, fmt, columns=None if fmt == "json" else RUN_COLUMNS)
+    elif action in ("keep", "unkeep"):
+        r = _with_conn(args, lambda c: analysis.keep_run(c, args.run_id, kept=action == "keep",
+                                                         note=getattr(args, "note", None)))
+        state = "已标记留存" if r["kept"] else "已取消留存"
+        note = f"：{r['note']}" if r["kept"] and r["note"] else ""
+        print(f"分析运行 {r['id']}（基准日 {r['as_of']}）{state}{note}")
+    elif action == "delete":
+        gone = _with_conn(args, lambda c: analysis.delete_runs(c, args.run_ids))
+        print(f"已删除分析运行 {', '.join(map(str, gone))} 及其结果 (deleted)")
+    else:  # prune
+        rows = _with_conn(args, lambda c: analysis.prune_runs(c, dry_run=args.dry_run))
+        if fmt != "table":
+            print_rows(rows, fmt)
+        elif not rows:
+            print("没有可清理的运行 (nothing to prune)")
+        else:
+            print_rows([_run_cells(r) for r in rows], fmt)
+            verb = "将删除" if args.dry_run else "已删除"
+            print(f"{verb} {len(rows)} 次分析运行（留存的和各基准日最新的保留） "
+                  f"({'would delete' if args.dry_run else 'deleted'} {len(rows)} runs)")
+    return 0
+
+
 COMMANDS = {"db": cmd_db, "import": cmd_import, "analyze": cmd_analyze, "flags": cmd_flags, "stats": cmd_stats,
-            "reconcile": cmd_reconcile, "sample": cmd_sample, "demo": cmd_demo}
+            "reconcile": cmd_reconcile, "runs": cmd_runs, "sample": cmd_sample, "demo": cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import psycopg2
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -430,6 +518,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LanddbError as e:
         print(f"landdb: {e}", file=sys.stderr)
         return e.exit_code
+    except psycopg2.Error as e:  # refused by the database: permissions, a constraint …
+        reason = e.diag.message_primary or str(e).strip().splitlines()[0]
+        print(f"landdb: 数据库拒绝执行：{reason} [refused by the database]", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("landdb: 已中断 (interrupted)", file=sys.stderr)
         return 130

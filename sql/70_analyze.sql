@@ -574,6 +574,31 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION landdb.analyze(date, boolean) IS '分析（基准日；增量或全量），结果存为一次运行，返回运行编号 | analyse as of a date and store the run; returns the run id';
 
+-- ---------------------------------------------------------------- pruning runs
+-- The finished runs that are neither kept (analysis_run.kept: 留存, e.g. a bulletin was published
+-- from it) nor the latest run of their as-of date (what `landdb flags --as-of` reads, and what the
+-- next re-analysis of that date builds on): deleted, unless dry_run, with their results — but for
+-- what the remaining runs of their lineages share (landdb._delete_run_results). Returns them.
+-- (Not while an analysis runs: the same lock as landdb.analyze.)
+DROP FUNCTION IF EXISTS landdb.prune_runs(boolean);
+CREATE FUNCTION landdb.prune_runs(dry_run boolean DEFAULT false)
+RETURNS TABLE (run_id bigint, as_of date, mode text, finished_at timestamptz, kept boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+  ids bigint[];
+BEGIN
+  PERFORM pg_advisory_xact_lock(1717986918);
+  ids := ARRAY(SELECT r.id FROM landdb.analysis_run r
+               WHERE r.status = 'done' AND NOT r.kept AND r.id IS DISTINCT FROM landdb.latest_run(r.as_of)
+               ORDER BY r.id);
+  RETURN QUERY SELECT r.id, r.as_of, r.mode, r.finished_at, r.kept FROM landdb.analysis_run r
+               WHERE r.id = ANY (ids) ORDER BY r.id;
+  IF NOT dry_run THEN
+    DELETE FROM landdb.analysis_run r WHERE r.id = ANY (ids);
+  END IF;
+END $$;
+COMMENT ON FUNCTION landdb.prune_runs(boolean) IS '清理分析运行：删除既非留存、也非该基准日最新的运行（返回被删者） | delete the runs neither kept nor the latest of their date; returns them';
+
 -- Geometry functions carry high costs, which would make PostgreSQL JIT-compile every small
 -- query of a per-batch loop (a tenth of a second each): the entry points run without JIT.
 -- The readers of stored results get the setting too, which keeps them from being inlined: the

@@ -10,6 +10,27 @@ FROM (SELECT id, as_of, finished_at FROM landdb.analysis_run
 COMMENT ON VIEW landdb.v_latest_run IS '最新分析运行 | the latest finished analysis run';
 COMMENT ON COLUMN landdb.v_latest_run.chain IS '其结果行所属的运行 | runs whose result rows it holds';
 
+-- Every stored run, newest last, with what people choose runs by.
+CREATE OR REPLACE VIEW landdb.v_analysis_run AS
+SELECT r.id, r.as_of, r.mode, r.status, r.started_at, r.finished_at,
+       (r.summary ->> 'seconds')::double precision AS seconds, r.db_user, r.kept, r.note,
+       r.id = landdb.latest_run(r.as_of) AS latest_of_date,
+       r.id = (SELECT l.id FROM landdb.v_latest_run l) AS shown,
+       (r.summary ->> 'batches')::bigint AS batches,
+       (r.summary ->> 'unsupplied_m2')::double precision AS unsupplied_m2,
+       (r.summary ->> 'supply_rate')::double precision AS supply_rate,
+       (SELECT sum(f.value::bigint) FROM jsonb_each_text(r.summary -> 'flags') f)::bigint AS flags,
+       r.parent_run_id, r.lineage_id
+FROM landdb.analysis_run r;
+COMMENT ON VIEW landdb.v_analysis_run IS '已保存的分析运行 | stored analysis runs';
+COMMENT ON COLUMN landdb.v_analysis_run.seconds IS '用时（秒） | seconds';
+COMMENT ON COLUMN landdb.v_analysis_run.latest_of_date IS '该基准日最新的运行（按基准日读取时用它） | the latest run of its as-of date (read by as-of date)';
+COMMENT ON COLUMN landdb.v_analysis_run.shown IS '最新运行（v_ 视图显示的） | the latest run (shown by the v_ views)';
+COMMENT ON COLUMN landdb.v_analysis_run.batches IS '批次数 | batches';
+COMMENT ON COLUMN landdb.v_analysis_run.unsupplied_m2 IS '批而未供面积（平方米） | unsupplied area (m²)';
+COMMENT ON COLUMN landdb.v_analysis_run.supply_rate IS '供地率（空间） | supply rate (spatial)';
+COMMENT ON COLUMN landdb.v_analysis_run.flags IS '问题线索条数 | flags';
+
 CREATE OR REPLACE VIEW landdb.v_batch_supply AS
 SELECT b.batch_id, r.id AS run_id, r.as_of, b.pzwh, b.approval_date, b.township, b.zone_code,
        b.approved_m2, b.supplied_m2, b.withdrawn_m2, b.unsupplied_m2,
