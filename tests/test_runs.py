@@ -77,6 +77,13 @@ def test_prune_keeps_the_kept_runs_and_the_latest_of_each_date(land: Land) -> No
     with pytest.raises(analysis.AnalysisError, match="基准日"):
         analysis.flags(land.conn, LATER, commit=False, run_id=first)
 
+    # a re-analysis after pruning builds on the remaining latest run, as a full run would compute it
+    _shrink(land, ids[2])
+    again = land.analyze(AS_OF)
+    assert analysis.run_info(land.conn, again)["mode"] == "incremental"
+    assert analysis.run_info(land.conn, again)["parent_run_id"] == last
+    _assert_same(_results(land, again), _results(land, land.analyze(AS_OF, full=True)))
+
 
 def test_a_kept_run_is_refused_until_unkept(land: Land) -> None:
     land.batch("KEPT", rect(0, 0, 100, 100), date(2019, 1, 1))
