@@ -131,6 +131,16 @@ def _assert_same(a: dict, b: dict) -> None:
         assert a[k] == b[k], k
 
 
+def _counts(land: Land, run: int) -> tuple[dict, dict]:
+    """(pieces and flags by rule as the run's summary gives them, as its stored rows count them)."""
+    summary = land.sql("SELECT summary FROM landdb.analysis_run WHERE id = %s", (run,))[0]["summary"]
+    held_flags = {r["rule"]: r["n"] for r in land.sql(
+        "SELECT rule, count(*) AS n FROM landdb.run_flags(%s) WHERE true GROUP BY rule", (run,))}
+    held_pieces = land.sql("SELECT count(*) AS n FROM landdb.run_piece_rows(%s) WHERE true", (run,))[0]["n"]
+    return ({"pieces": summary["pieces"], "flags": summary["flags"]},
+            {"pieces": held_pieces, "flags": held_flags})
+
+
 def _mode(land: Land, run: int) -> dict:
     return land.sql("SELECT mode, n_recomputed, n_copied, parent_run_id FROM landdb.analysis_run WHERE id = %s",
                     (run,))[0]
@@ -196,6 +206,9 @@ def test_deleting_runs_of_a_lineage_keeps_what_the_others_hold(land: Land) -> No
         land.sql("UPDATE landdb.supply SET geom = ST_Multi(ST_Buffer(geom, -2)) WHERE id = %s", (sid,))
         runs.append(land.analyze(AS_OF))
     assert [_mode(land, r)["mode"] for r in runs] == ["full", "incremental", "incremental", "incremental"]
+    for r in runs:
+        told, held = _counts(land, r)
+        assert told == held, ("each re-analysis of a line counts what it holds", r)
     before = {r: _results(land, r) for r in runs}
     assert before[runs[0]] != before[runs[3]]
     shared = land.sql("SELECT count(*) AS n FROM landdb.run_flags(%s) WHERE run_id <> %s", (runs[3], runs[3]))
@@ -239,6 +252,8 @@ def test_no_change_copies_everything(small_county: Land) -> None:
     assert m["mode"] == "incremental" and m["n_recomputed"] == 0 and m["n_copied"] == 64
     assert m["parent_run_id"] == r1
     _assert_same(_results(land, r1), _results(land, r2))
+    told, held = _counts(land, r2)
+    assert told == held == _counts(land, r1)[0], "the headline counts are carried over"
 
 
 def test_incremental_equals_full_after_every_kind_of_change(small_county: Land) -> None:
@@ -281,6 +296,8 @@ def test_incremental_equals_full_after_every_kind_of_change(small_county: Land) 
     assert m["mode"] == "incremental"
     assert 0 < m["n_recomputed"] < 64 and m["n_copied"] > 0
     _assert_same(_results(land, full), _results(land, inc))
+    told, held = _counts(land, inc)
+    assert told == held == _counts(land, full)[0], "a re-analysis counts its pieces and flags as a full run does"
 
 
 def test_a_full_run_stores_what_each_rule_gives(land: Land) -> None:

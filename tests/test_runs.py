@@ -14,7 +14,7 @@ import pytest
 from landdb import analysis
 
 from .conftest import REPO, new_database
-from .test_analyze import AS_OF, _assert_same, _results, synthetic_county
+from .test_analyze import AS_OF, _assert_same, _counts, _results, synthetic_county
 from .test_overlay import Land, open_land, rect
 
 LATER = date(2025, 6, 30)
@@ -82,7 +82,10 @@ def test_prune_keeps_the_kept_runs_and_the_latest_of_each_date(land: Land) -> No
     again = land.analyze(AS_OF)
     assert analysis.run_info(land.conn, again)["mode"] == "incremental"
     assert analysis.run_info(land.conn, again)["parent_run_id"] == last
-    _assert_same(_results(land, again), _results(land, land.analyze(AS_OF, full=True)))
+    full = land.analyze(AS_OF, full=True)
+    _assert_same(_results(land, again), _results(land, full))
+    told, held = _counts(land, again)
+    assert told == held == _counts(land, full)[0]
 
 
 def test_a_kept_run_is_refused_until_unkept(land: Land) -> None:
